@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Everything a fresh clone needs before training or testing; fast and silent when all is in place.
+# Run automatically before `npm run train` and `npm test` (npm's pre-scripts).
+#   1. npm dependencies (npm ci) when node_modules is missing or older than package-lock.json
+#   2. a WebGPU adapter: system packages via scripts/setup-system.sh when none works
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! node scripts/probe-adapter.mjs >/dev/null 2>&1; then
+  echo "setup: no WebGPU adapter yet; installing system packages"
+  bash scripts/setup-system.sh
+fi

@@ -1,0 +1,163 @@
+// The one file that knows whether we run in Node (Dawn through the `webgpu` package) or in a
+// browser (`navigator.gpu`). Everything else talks to the GPUDevice this returns.
+
+/** What the adapter told us, in a form that prints and serialises (run summaries, `info`, benches). */
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** 'cpu' for software rasterisers (lavapipe, SwiftShader, WARP), else 'gpu'. Picks kernel variants. */
+  kind: 'cpu' | 'gpu';
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  /** 'node' (Dawn) or 'browser'. */
+  runtime: 'node' | 'browser';
+}
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  report: AdapterReport;
+  /** True once the device is lost (destroyed or removed); `lostMessage` says why. */
+  readonly isLost: boolean;
+  readonly lostMessage: string | undefined;
+  /** Resolves when the device is lost for any reason other than our own `close()`. */
+  lost: Promise<string>;
+  close(): void;
+}
+
+export interface OpenGpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Extra Dawn instance flags (Node only), e.g. `enable-dawn-features=...`. */
+  dawnFlags?: string[];
+}
+
+/** The help text every "no adapter" failure carries: tests, CLI and benches all print it. */
+export const NO_ADAPTER_HELP = [
+  'No WebGPU adapter was found.',
+  'On Linux without a GPU, install Mesa\'s software Vulkan driver (lavapipe) from bookworm-backports:',
+  '  sudo npm run setup:system        (or: sudo bash scripts/setup-system.sh)',
+  'On a machine with a GPU, install its Vulkan driver and the Vulkan loader (libvulkan1).',
+  'In Chrome, WebGPU needs a secure context (https or localhost); on a CPU-only machine start it',
+  'with --enable-unsafe-webgpu.',
+].join('\n');
+
+export class NoAdapterError extends Error {
+  constructor(detail?: string) {
+    super(detail ? `${NO_ADAPTER_HELP}\n(${detail})` : NO_ADAPTER_HELP);
+    this.name = 'NoAdapterError';
+  }
+}
+
+// Dawn's instance must outlive every device made from it: if it is garbage-collected while a
+// device lives, Node aborts at random inside Dawn's event processing. Hence a module-level slot.
+let dawnInstance: GPU | undefined;
+let dawnInstanceFlags = '';
+
+async function getGpu(dawnFlags: string[]): Promise<{ gpu: GPU; runtime: 'node' | 'browser' }> {
+  if (typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu) {
+    return { gpu: navigator.gpu, runtime: 'browser' };
+  }
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new NoAdapterError('this browser does not expose navigator.gpu');
+  }
+  const key = dawnFlags.join(' ');
+  if (!dawnInstance || key !== dawnInstanceFlags) {
+    // A variable specifier keeps browser bundlers from trying to bundle the native module.
+    const moduleName = 'webgpu';
+    const dawn = (await import(/* @vite-ignore */ moduleName)) as {
+      create(flags: string[]): GPU;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, dawn.globals);
+    process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
+    dawnInstance = dawn.create(dawnFlags);
+    dawnInstanceFlags = key;
+  }
+  return { gpu: dawnInstance, runtime: 'node' };
+}
+
+const SOFTWARE_ARCHITECTURES = ['software', 'swiftshader', 'llvmpipe', 'lavapipe', 'warp'];
+
+function describeAdapter(adapter: GPUAdapter, runtime: 'node' | 'browser'): AdapterReport {
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  // GPUSupportedLimits keeps its fields as prototype getters, so walk the prototype.
+  for (const key in adapter.limits) {
+    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'number') limits[key] = value;
+  }
+  const text = `${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  const isFallbackAdapter = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const software = isFallbackAdapter || SOFTWARE_ARCHITECTURES.some((name) => text.includes(name));
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    kind: software ? 'cpu' : 'gpu',
+    isFallbackAdapter,
+    features: [...adapter.features].sort(),
+    limits,
+    runtime,
+  };
+}
+
+/** Limits we raise to the adapter's maximum: big datasets and wide layers need them. */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query'];
+
+export async function openGpu(options: OpenGpuOptions = {}): Promise<GpuContext> {
+  const { gpu, runtime } = await getGpu(options.dawnFlags ?? []);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
+  const report = describeAdapter(adapter, runtime);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = report.limits[name];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
+  const device = await adapter.requestDevice({ label: 'webgpu-mlp', requiredLimits, requiredFeatures });
+
+  let closing = false;
+  let lostMessage: string | undefined;
+  const lost = device.lost.then((info) => {
+    lostMessage = `GPU device lost (${info.reason}): ${info.message || 'no message from the driver'}`;
+    return lostMessage;
+  });
+  const context: GpuContext = {
+    device,
+    adapter,
+    report,
+    get isLost() {
+      return lostMessage !== undefined;
+    },
+    get lostMessage() {
+      return lostMessage;
+    },
+    // Our own close() also resolves device.lost; callers waiting on `lost` must not see that.
+    lost: lost.then((message) => (closing ? new Promise<string>(() => {}) : message)),
+    close() {
+      closing = true;
+      device.destroy();
+    },
+  };
+  return context;
+}
+
+/** A one-line description of the adapter for logs and result tables. */
+export function adapterName(report: AdapterReport): string {
+  const parts = [report.vendor, report.architecture, report.description || report.device].filter(Boolean);
+  return `${parts.join(' / ')} (${report.runtime}${report.kind === 'cpu' ? ', software' : ''})`;
+}

@@ -1,0 +1,194 @@
+// Kernels as data (after the TF.js WebGPU backend): each kernel declares its WGSL and its
+// bindings once; from that list we build an explicit bind group layout, compile the pipeline
+// once per (kernel, constants) key, and bind resources by name. A Dispatch is the unit the
+// training plan records once and replays every step.
+
+/**
+ * How a binding is used, in @group(0) @binding(i) order:
+ * - 'read':    var<storage, read>
+ * - 'write':   var<storage, read_write>
+ * - 'uniform': var<uniform>, fixed for the dispatch's lifetime (shapes, hyperparameters)
+ * - 'step':    var<uniform> StepParams, bound with a dynamic offset that selects this step's slot
+ */
+export type BindingKind = 'read' | 'write' | 'uniform' | 'step';
+
+export interface BindingDecl {
+  readonly name: string;
+  readonly kind: BindingKind;
+}
+
+export interface KernelDef {
+  /** Kernel name: labels every GPU object made for it, so Dawn's errors name the kernel. */
+  readonly name: string;
+  /** WGSL source (a file of shaders/, imported with `?raw`). */
+  readonly source: string;
+  readonly bindings: readonly BindingDecl[];
+  /** WGSL prepended to `source`: shared declarations such as the StepParams struct. */
+  readonly includes?: readonly string[];
+  readonly entryPoint?: string;
+}
+
+export type Constants = Readonly<Record<string, number>>;
+
+export interface CompiledKernel {
+  readonly def: KernelDef;
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly usesStep: boolean;
+}
+
+export type Workgroups = readonly [number, number, number];
+
+/** One recorded compute dispatch: everything needed to replay it. */
+export interface Dispatch {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: Workgroups;
+  /** Bound with the StepParams dynamic offset of the step being encoded. */
+  readonly usesStep: boolean;
+}
+
+export class KernelError extends Error {
+  override name = 'KernelError';
+}
+
+function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntry {
+  const visibility = GPUShaderStage.COMPUTE;
+  switch (kind) {
+    case 'read':
+      return { binding, visibility, buffer: { type: 'read-only-storage' } };
+    case 'write':
+      return { binding, visibility, buffer: { type: 'storage' } };
+    case 'uniform':
+      return { binding, visibility, buffer: { type: 'uniform' } };
+    case 'step':
+      return { binding, visibility, buffer: { type: 'uniform', hasDynamicOffset: true } };
+  }
+}
+
+function constantsKey(constants: Constants): string {
+  return Object.keys(constants)
+    .sort()
+    .map((key) => `${key}=${constants[key]}`)
+    .join(',');
+}
+
+/** Compiles each (kernel, override constants) pair once per device. */
+export class KernelCache {
+  private readonly compiled = new Map<string, Promise<CompiledKernel>>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+
+  constructor(readonly device: GPUDevice) {}
+
+  compile(def: KernelDef, constants: Constants = {}): Promise<CompiledKernel> {
+    const suffix = constantsKey(constants);
+    const label = suffix ? `${def.name}[${suffix}]` : def.name;
+    let entry = this.compiled.get(label);
+    if (!entry) {
+      entry = this.build(def, constants, label);
+      this.compiled.set(label, entry);
+    }
+    return entry;
+  }
+
+  private module(def: KernelDef): GPUShaderModule {
+    let module = this.modules.get(def.name);
+    if (!module) {
+      const code = [...(def.includes ?? []), def.source].join('\n');
+      module = this.device.createShaderModule({ label: def.name, code });
+      this.modules.set(def.name, module);
+    }
+    return module;
+  }
+
+  private async build(def: KernelDef, constants: Constants, label: string): Promise<CompiledKernel> {
+    const module = this.module(def);
+    const layout = this.device.createBindGroupLayout({
+      label,
+      entries: def.bindings.map((binding, index) => layoutEntry(index, binding.kind)),
+    });
+    try {
+      const pipeline = await this.device.createComputePipelineAsync({
+        label,
+        layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: def.entryPoint ?? 'main', constants: { ...constants } },
+      });
+      return { def, label, pipeline, layout, usesStep: def.bindings.some((b) => b.kind === 'step') };
+    } catch (error) {
+      const info = await module.getCompilationInfo();
+      const messages = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`);
+      throw new KernelError(
+        `kernel ${label} failed to compile: ${(error as Error).message}` +
+          (messages.length ? `\n${messages.join('\n')}` : ''),
+      );
+    }
+  }
+}
+
+export type BindingResource = GPUBuffer | GPUBufferBinding;
+
+/** Binds resources by binding name (every declared binding must be given, and nothing else). */
+export function bindKernel(
+  device: GPUDevice,
+  kernel: CompiledKernel,
+  resources: Readonly<Record<string, BindingResource>>,
+  workgroups: Workgroups,
+  label = kernel.label,
+): Dispatch {
+  const names = kernel.def.bindings.map((b) => b.name);
+  const extra = Object.keys(resources).filter((name) => !names.includes(name));
+  const missing = names.filter((name) => !(name in resources));
+  if (extra.length || missing.length) {
+    throw new KernelError(
+      `${label}: bindings do not match the kernel's declaration` +
+        (missing.length ? `; missing: ${missing.join(', ')}` : '') +
+        (extra.length ? `; unknown: ${extra.join(', ')}` : ''),
+    );
+  }
+  const limit = device.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups.some((n) => n > limit || n < 0 || !Number.isInteger(n))) {
+    throw new KernelError(`${label}: dispatch ${workgroups.join('x')} exceeds maxComputeWorkgroupsPerDimension ${limit}`);
+  }
+  const bindGroup = device.createBindGroup({
+    label,
+    layout: kernel.layout,
+    entries: kernel.def.bindings.map((binding, index) => {
+      const resource = resources[binding.name];
+      let buffer: GPUBufferBinding;
+      if (resource instanceof GPUBuffer) {
+        // The step ring is bound one slot wide; the dynamic offset picks the slot.
+        buffer = binding.kind === 'step' ? { buffer: resource, size: STEP_SLOT_BYTES } : { buffer: resource };
+      } else {
+        buffer = resource;
+      }
+      return { binding: index, resource: buffer };
+    }),
+  });
+  return { label, pipeline: kernel.pipeline, bindGroup, workgroups, usesStep: kernel.usesStep };
+}
+
+/** Bytes between StepParams slots: the minimum uniform dynamic-offset alignment WebGPU guarantees. */
+export const STEP_SLOT_BYTES = 256;
+
+/** Encodes recorded dispatches into a pass; `stepSlot` selects the StepParams slot they read. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], stepSlot = 0): void {
+  const dynamicOffsets = [stepSlot * STEP_SLOT_BYTES];
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    if (d.usesStep) pass.setBindGroup(0, d.bindGroup, dynamicOffsets);
+    else pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+  }
+}
+
+/**
+ * Spreads `count` workgroups over x and y when x alone would pass the per-dimension limit.
+ * Shaders that use it rebuild the linear id as `wid.y * nwg.x + wid.x` and bound-check it.
+ */
+export function linearWorkgroups(count: number, maxPerDimension: number): Workgroups {
+  if (count <= maxPerDimension) return [Math.max(count, 1), 1, 1];
+  const y = Math.ceil(count / maxPerDimension);
+  return [Math.ceil(count / y), y, 1];
+}
