@@ -1,0 +1,54 @@
+// Batch gather: rows batch_start .. batch_start + rows of the epoch's permutation pick images and
+// labels from the whole dataset resident on the GPU. x = pixel / 255; rows ≥ step.rows are padding
+// (x = 0, y = 0). Prepend step_params.wgsl.
+struct Params {
+  B: u32,    // rows of the batch buffers
+  IN: u32,   // pixels per image (bytes; need not be a multiple of 4)
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<uniform> step: StepParams;            // batch_start, rows
+@group(0) @binding(2) var<storage, read> images: array<u32>;    // [N, IN] bytes, 4 per word, little-endian
+@group(0) @binding(3) var<storage, read> labels: array<u32>;    // [N]
+@group(0) @binding(4) var<storage, read> indices: array<u32>;   // [N] the epoch's permutation
+@group(0) @binding(5) var<storage, read_write> x: array<f32>;   // [B, IN]
+@group(0) @binding(6) var<storage, read_write> y: array<u32>;   // [B]
+
+// A grid-stride loop over the elements of x (flat index e = r·IN + k; see activation.wgsl: the host
+// caps the workgroups, any size works); the invocations that visit e < B also write label e.
+override WORKGROUP_SIZE: u32 = 256u;
+
+// b / 255 correctly rounded to f32, for a byte b. f32(b) / 255.0 is not exact everywhere (WebGPU
+// allows 2.5 ulp for division), so build it from exactly rounded operations: b / 255 is the byte
+// repeated forever in binary (0.bbbbbbbb bbbbbbbb ...). Take its first bits normalised to a full
+// u32 (32 significant bits), set the lowest bit as a sticky bit (the bits beyond are never all
+// zero, so no rounding tie is possible), convert (exactly rounded) and scale by a power of two.
+fn byte_to_unit(b: u32) -> f32 {
+  if (b == 0u) {
+    return 0.0;
+  }
+  let bits = b * 0x01010101u;              // b/255 · 2^32, truncated
+  let shift = countLeadingZeros(bits);     // ≤ 7 since bits ≥ 0x01010101
+  let normalised = (bits << shift) | (b >> (8u - shift)) | 1u;
+  return ldexp(f32(normalised), -32 - i32(shift));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var e = gid.x; e < params.B * params.IN; e += nwg.x * WORKGROUP_SIZE) {
+    let r = e / params.IN;
+    let k = e - r * params.IN;
+    var value = 0.0;
+    if (r < step.rows) {
+      let byte_index = indices[step.batch_start + r] * params.IN + k;
+      let b = (images[byte_index >> 2u] >> (8u * (byte_index & 3u))) & 0xffu;
+      value = byte_to_unit(b);
+    }
+    x[e] = value;
+    if (e < step.rows) {
+      y[e] = labels[indices[step.batch_start + e]];
+    } else if (e < params.B) {
+      y[e] = 0u;
+    }
+  }
+}

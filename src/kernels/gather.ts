@@ -1,0 +1,45 @@
+// Batch gather from the GPU-resident dataset: x [B, IN] = pixels / 255 and y [B] = labels of the
+// images the epoch's permutation lists at step.batch_start .. + step.rows; padding rows are zero.
+import gatherWgsl from '../../shaders/gather.wgsl?raw';
+import { packUniform } from '../gpu/arena.ts';
+import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import type { KernelContext } from './context.ts';
+import { ELEMENTWISE_WORKGROUP_SIZE, elementwiseWorkgroups } from './elementwise.ts';
+import { stepParamsWgsl } from './includes.ts';
+
+const GATHER: KernelDef = {
+  name: 'gather',
+  source: gatherWgsl,
+  includes: [stepParamsWgsl],
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'step', kind: 'step' },
+    { name: 'images', kind: 'read' },
+    { name: 'labels', kind: 'read' },
+    { name: 'indices', kind: 'read' },
+    { name: 'x', kind: 'write' },
+    { name: 'y', kind: 'write' },
+  ],
+};
+
+export interface GatherIo {
+  /** u8 [N, IN] packed 4 per u32, little-endian (the byte array's buffer, padded to 4 bytes). */
+  readonly images: BindingResource;
+  /** u32 [N] */
+  readonly labels: BindingResource;
+  /** u32 [N] the epoch's permutation. */
+  readonly indices: BindingResource;
+  /** f32 [B, IN] */
+  readonly x: BindingResource;
+  /** u32 [B] */
+  readonly y: BindingResource;
+  /** The StepParams ring (batch_start, rows). */
+  readonly step: BindingResource;
+}
+
+/** x [B, IN] = images[indices[batch_start + r], :] / 255 and y [B] = their labels; rows ≥ step.rows zero. */
+export async function gatherBatch(ctx: KernelContext, io: GatherIo, dims: { B: number; IN: number }): Promise<Dispatch> {
+  const kernel = await ctx.cache.compile(GATHER, { WORKGROUP_SIZE: ELEMENTWISE_WORKGROUP_SIZE });
+  const params = ctx.arena.uniform(`${kernel.label} params`, packUniform([['u32', dims.B], ['u32', dims.IN]]));
+  return bindKernel(ctx.device, kernel, { params, ...io }, elementwiseWorkgroups(ctx, dims.B * dims.IN));
+}
