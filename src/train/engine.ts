@@ -1,0 +1,35 @@
+// What the trainer drives: the GPU plans or the CPU reference, behind one interface, so epochs,
+// schedules, early stopping, checkpoints and metrics are the same code for `--device gpu|cpu`.
+import type { StepParams } from '../gpu/step-params.ts';
+import type { EvalResult, StepRecords } from './plan.ts';
+
+export type EvalSetName = 'validation' | 'test';
+
+export interface TrainingEngine {
+  readonly device: 'gpu' | 'cpu';
+  /** The adapter (or "CPU reference") for logs and summaries. */
+  readonly description: string;
+  readonly trainCount: number;
+  readonly batchSize: number;
+  /** ceil(trainCount / batchSize): the last batch of an epoch may be short. */
+  readonly stepsPerEpoch: number;
+  /** How many steps `runSteps` accepts at once. */
+  readonly stepsPerSubmit: number;
+  /** Sets the order in which the coming epoch visits the training set. */
+  setOrder(order: Uint32Array): void;
+  /** Queues training steps; the GPU engine returns before they have run. */
+  runSteps(steps: readonly StepParams[]): Promise<void>;
+  /** Loss sums and correct counts of steps [from, from + count) of the current epoch. */
+  readRecords(from: number, count: number): Promise<StepRecords>;
+  /** The first step t whose loss was not finite, or 0. Later steps left the parameters unchanged. */
+  firstNonFiniteStep(): Promise<number>;
+  has(set: EvalSetName): boolean;
+  evaluate(set: EvalSetName): Promise<EvalResult>;
+  readParams(): Promise<Float32Array>;
+  readOptimizerState(): Promise<Float32Array[]>;
+  writeParams(params: Float32Array): void;
+  writeOptimizerState(state: readonly Float32Array[]): void;
+  /** Bytes of device memory held (0 for the CPU engine). */
+  readonly deviceBytes: number;
+  close(): void;
+}

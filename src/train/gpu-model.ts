@@ -1,0 +1,73 @@
+// Parameters, gradients and optimizer state on the GPU, each one flat buffer in the tensor table's
+// layout (src/model/tensors.ts): a tensor is a view at its offset, and one optimizer dispatch covers all.
+import { elementView, type BufferArena } from '../gpu/arena.ts';
+import { readFloat32 } from '../gpu/buffers.ts';
+import { optimizerStateNames, type OptimizerKind } from '../model/optimizer.ts';
+import { paramLayout, type ParamLayout, type ParamTensor } from '../model/tensors.ts';
+import type { ModelSpec } from '../model/spec.ts';
+
+export class GpuParameters {
+  readonly layout: ParamLayout;
+  /** f32 [totalElements] */
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  /** One f32 [totalElements] buffer per optimizer state array (velocity; or exp_avg, exp_avg_sq). */
+  readonly state: GPUBuffer[];
+
+  constructor(
+    private readonly arena: BufferArena,
+    readonly spec: ModelSpec,
+    readonly optimizerKind: OptimizerKind,
+  ) {
+    this.layout = paramLayout(spec);
+    const bytes = this.layout.totalElements * 4;
+    const limit = arena.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new RangeError(
+        `model ${spec.layers.join('-')} has ${this.layout.parameterCount} parameters (${bytes} bytes), ` +
+          `more than this adapter's maxStorageBufferBindingSize (${limit} bytes)`,
+      );
+    }
+    this.params = arena.tensor('params', bytes);
+    this.grads = arena.tensor('grads', bytes);
+    this.state = optimizerStateNames(optimizerKind).map((name) => arena.tensor(`optimizer ${name}`, bytes));
+  }
+
+  private write(buffer: GPUBuffer, values: Float32Array, what: string): void {
+    if (values.length !== this.layout.totalElements) {
+      throw new RangeError(`${what}: ${values.length} values, expected ${this.layout.totalElements} (the tensor table's layout)`);
+    }
+    this.arena.device.queue.writeBuffer(buffer, 0, values);
+  }
+
+  writeParams(values: Float32Array): void {
+    this.write(this.params, values, 'parameters');
+  }
+
+  writeState(values: readonly Float32Array[]): void {
+    if (values.length !== this.state.length) {
+      throw new RangeError(`optimizer state: ${values.length} arrays, ${this.optimizerKind} keeps ${this.state.length}`);
+    }
+    values.forEach((array, i) => this.write(this.state[i], array, `optimizer state ${i}`));
+  }
+
+  readParams(): Promise<Float32Array> {
+    return readFloat32(this.arena.device, this.params);
+  }
+
+  readGrads(): Promise<Float32Array> {
+    return readFloat32(this.arena.device, this.grads);
+  }
+
+  readState(): Promise<Float32Array[]> {
+    return Promise.all(this.state.map((buffer) => readFloat32(this.arena.device, buffer)));
+  }
+
+  paramView(tensor: ParamTensor): GPUBufferBinding {
+    return elementView(this.params, tensor.offset, tensor.size);
+  }
+
+  gradView(tensor: ParamTensor): GPUBufferBinding {
+    return elementView(this.grads, tensor.offset, tensor.size);
+  }
+}

@@ -1,0 +1,317 @@
+// The plans: what one training step and one evaluation batch dispatch, built once from the
+// tensor table and replayed. Building creates every pipeline, buffer and bind group; replaying
+// a step is a loop of setPipeline / setBindGroup / dispatchWorkgroups with no allocation.
+import type { BufferArena } from '../gpu/arena.ts';
+import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
+import { StepParamsRing, type StepParams } from '../gpu/step-params.ts';
+import { Readback } from '../gpu/buffers.ts';
+import { biasGrad } from '../kernels/bias-grad.ts';
+import type { KernelContext } from '../kernels/context.ts';
+import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
+import { gatherBatch } from '../kernels/gather.ts';
+import { meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
+import { matmulForward, matmulInputGrad, matmulWeightGrad } from '../kernels/matmul.ts';
+import { optimizerUpdate } from '../kernels/optimizer.ts';
+import type { OptimizerConfig } from '../model/optimizer.ts';
+import { classCount, type ModelSpec } from '../model/spec.ts';
+import { denseLayers, type DenseLayer } from '../model/tensors.ts';
+import type { GpuImageSet } from './gpu-data.ts';
+import type { GpuParameters } from './gpu-model.ts';
+
+/** What the loss kernel writes per step (or per evaluation batch): struct { loss_sum: f32, correct: u32 }. */
+export const RECORD_BYTES = 8;
+
+export interface StepRecords {
+  /** Sum of the per-sample losses of each step's batch. */
+  readonly lossSum: Float32Array;
+  readonly correct: Uint32Array;
+}
+
+/** Activations of one batch, per dense layer: A (after the activation), H (after dropout, if any). */
+export interface LayerBuffers {
+  readonly x: GPUBuffer; // [B, IN₀] the gathered batch
+  readonly y: GPUBuffer; // [B] labels
+  readonly a: GPUBuffer[]; // a[l]: [B, OUT_l]; for the last layer, the logits
+  readonly h: (GPUBuffer | undefined)[]; // h[l]: [B, OUT_l] after dropout, only where the layer has dropout
+}
+
+export function allocateLayerBuffers(arena: BufferArena, layers: readonly DenseLayer[], B: number, train: boolean, prefix: string): LayerBuffers {
+  return {
+    x: arena.tensor(`${prefix} x`, B * layers[0].in * 4),
+    y: arena.tensor(`${prefix} y`, B * 4),
+    a: layers.map((layer) => arena.tensor(`${prefix} a${layer.index}`, B * layer.out * 4)),
+    h: layers.map((layer) => (train && layer.dropout ? arena.tensor(`${prefix} h${layer.index}`, B * layer.out * 4) : undefined)),
+  };
+}
+
+/** The input of dense layer l: the batch, or the previous layer's output after dropout. */
+function layerInput(buffers: LayerBuffers, l: number): GPUBuffer {
+  return l === 0 ? buffers.x : (buffers.h[l - 1] ?? buffers.a[l - 1]);
+}
+
+interface ForwardOptions {
+  readonly B: number;
+  readonly train: boolean;
+  readonly seed: number;
+  readonly dropout: number;
+}
+
+export async function forwardDispatches(
+  ctx: KernelContext,
+  model: GpuParameters,
+  layers: readonly DenseLayer[],
+  buffers: LayerBuffers,
+  options: ForwardOptions,
+  /** The StepParams ring: dropout reads the step t from it (training only). */
+  step?: GPUBuffer,
+): Promise<Dispatch[]> {
+  const dispatches: Dispatch[] = [];
+  for (const layer of layers) {
+    const { index: l, in: IN, out: OUT } = layer;
+    dispatches.push(
+      await matmulForward(
+        ctx,
+        { x: layerInput(buffers, l), w: model.paramView(layer.weight), b: model.paramView(layer.bias), y: buffers.a[l] },
+        { B: options.B, IN, OUT, activation: layer.activation },
+      ),
+    );
+    const h = buffers.h[l];
+    if (options.train && h) {
+      if (!step) throw new Error('a training forward pass with dropout needs the step params ring');
+      dispatches.push(
+        await dropoutForward(ctx, { input: buffers.a[l], output: h, step }, { count: options.B * OUT, seed: options.seed, layer: l, rate: options.dropout }),
+      );
+    }
+  }
+  return dispatches;
+}
+
+function lossKernel(spec: ModelSpec) {
+  return spec.loss === 'ce' ? softmaxCrossEntropy : meanSquaredError;
+}
+
+export interface TrainPlanOptions {
+  readonly batchSize: number;
+  /** Steps encoded into one submit (each reads its own StepParams slot). */
+  readonly stepsPerSubmit: number;
+  /** Steps in an epoch: the capacity of the per-step records. */
+  readonly stepsPerEpoch: number;
+  /** Seeds the dropout masks. */
+  readonly seed: number;
+}
+
+/**
+ * One training step, replayed: gather → dense layers (+ dropout) → loss → backward → optimizer.
+ * Per step the host writes one StepParams slot; losses and correct counts accumulate in
+ * `records` on the GPU and are read back only when the trainer asks.
+ */
+export class TrainPlan {
+  private readonly ring: StepParamsRing;
+  private readonly readback: Readback;
+
+  private constructor(
+    private readonly ctx: KernelContext,
+    readonly options: TrainPlanOptions,
+    readonly dispatches: readonly Dispatch[],
+    private readonly indices: GPUBuffer,
+    readonly records: GPUBuffer,
+    readonly status: GPUBuffer,
+    ring: StepParamsRing,
+  ) {
+    this.ring = ring;
+    this.readback = new Readback(ctx.device, 'train records');
+  }
+
+  static async create(
+    ctx: KernelContext,
+    spec: ModelSpec,
+    optimizer: OptimizerConfig,
+    model: GpuParameters,
+    data: GpuImageSet,
+    options: TrainPlanOptions,
+  ): Promise<TrainPlan> {
+    const { arena } = ctx;
+    const B = options.batchSize;
+    const layers = denseLayers(spec, model.layout);
+    const C = classCount(spec);
+    const buffers = allocateLayerBuffers(arena, layers, B, true, 'train');
+    // dZ_l [B, OUT_l]: gradient of the loss w.r.t. layer l's pre-activation.
+    const dz = layers.map((layer) => arena.tensor(`train dz${layer.index}`, B * layer.out * 4));
+    const indices = arena.tensor('train indices', data.count * 4);
+    const records = arena.tensor('train records', options.stepsPerEpoch * RECORD_BYTES);
+    const status = arena.tensor('train status', 16);
+    const ring = new StepParamsRing(ctx.device, options.stepsPerSubmit, 'train step params');
+    arena.adopt(ring.buffer);
+    const step = ring.buffer;
+
+    const dispatches: Dispatch[] = [];
+    dispatches.push(
+      await gatherBatch(ctx, { images: data.images, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize }),
+    );
+    dispatches.push(...(await forwardDispatches(ctx, model, layers, buffers, { B, train: true, seed: options.seed, dropout: spec.dropout }, step)));
+    const last = layers[layers.length - 1];
+    dispatches.push(
+      await lossKernel(spec)(
+        ctx,
+        { logits: buffers.a[last.index], labels: buffers.y, grad: dz[last.index], records, status, step },
+        { B, C, mode: 'train' },
+      ),
+    );
+    for (let l = layers.length - 1; l >= 0; l--) {
+      const layer = layers[l];
+      const input = layerInput(buffers, l);
+      dispatches.push(
+        await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight) }, { B, IN: layer.in, OUT: layer.out }),
+        await biasGrad(ctx, { dy: dz[l], db: model.gradView(layer.bias) }, { B, OUT: layer.out }),
+      );
+      if (l === 0) continue;
+      const below = layers[l - 1];
+      dispatches.push(
+        await matmulInputGrad(
+          ctx,
+          { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1] },
+          { B, IN: layer.in, OUT: layer.out, activation: below.activation },
+        ),
+      );
+      // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep: the products commute, so dropout's backward
+      // scales the fused matmul's output in place.
+      if (below.dropout) {
+        dispatches.push(
+          await dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, seed: options.seed, layer: l - 1, rate: spec.dropout }),
+        );
+      }
+    }
+    dispatches.push(
+      await optimizerUpdate(
+        ctx,
+        { params: model.params, grads: model.grads, state: model.state, status, step },
+        { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer },
+      ),
+    );
+    return new TrainPlan(ctx, options, dispatches, indices, records, status, ring);
+  }
+
+  /** Sets the order in which this epoch visits the training set (a permutation of its indices). */
+  setOrder(order: Uint32Array): void {
+    this.ctx.device.queue.writeBuffer(this.indices, 0, order);
+  }
+
+  /** Encodes `steps` (at most stepsPerSubmit) into one command buffer and submits it. */
+  submit(steps: readonly StepParams[]): void {
+    if (steps.length > this.ring.slots) throw new RangeError(`${steps.length} steps in one submit, the plan holds ${this.ring.slots}`);
+    steps.forEach((step, slot) => this.ring.set(slot, step));
+    this.ring.flush(steps.length);
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'train steps' });
+    const pass = encoder.beginComputePass({ label: 'train steps' });
+    for (let slot = 0; slot < steps.length; slot++) encodeDispatches(pass, this.dispatches, slot);
+    pass.end();
+    this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Records [from, from + count) of the current epoch (waits for the GPU to get there). */
+  async readRecords(from: number, count: number): Promise<StepRecords> {
+    const bytes = await this.readback.read(this.records, from * RECORD_BYTES, count * RECORD_BYTES);
+    return recordsFrom(bytes);
+  }
+
+  /** The first step whose loss was not finite, or 0 if none. */
+  async readStatus(): Promise<number> {
+    return new Uint32Array(await this.readback.read(this.status, 0, 4))[0];
+  }
+
+  clearStatus(): void {
+    this.ctx.device.queue.writeBuffer(this.status, 0, new Uint32Array(4));
+  }
+}
+
+function recordsFrom(bytes: ArrayBuffer): StepRecords {
+  const n = bytes.byteLength / RECORD_BYTES;
+  const f32 = new Float32Array(bytes);
+  const u32 = new Uint32Array(bytes);
+  const lossSum = new Float32Array(n);
+  const correct = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    lossSum[i] = f32[2 * i];
+    correct[i] = u32[2 * i + 1];
+  }
+  return { lossSum, correct };
+}
+
+export interface EvalResult {
+  /** Mean loss over the set. */
+  readonly loss: number;
+  readonly correct: number;
+  readonly count: number;
+  readonly accuracy: number;
+  /** Predicted class per sample, in the set's order. */
+  readonly predictions: Uint32Array;
+}
+
+/** Forward-only evaluation of a GPU-resident set, in large batches, with no dropout. */
+export class EvalPlan {
+  private readonly readback: Readback;
+
+  private constructor(
+    private readonly ctx: KernelContext,
+    private readonly data: GpuImageSet,
+    private readonly dispatches: readonly Dispatch[],
+    private readonly ring: StepParamsRing,
+    private readonly records: GPUBuffer,
+    private readonly predictions: GPUBuffer,
+  ) {
+    this.readback = new Readback(ctx.device, `${data.name} evaluation`);
+  }
+
+  static async create(ctx: KernelContext, spec: ModelSpec, model: GpuParameters, data: GpuImageSet, batchSize: number): Promise<EvalPlan> {
+    const { arena } = ctx;
+    const B = Math.min(batchSize, data.count);
+    const batches = Math.ceil(data.count / B);
+    const layers = denseLayers(spec, model.layout);
+    const prefix = `eval ${data.name}`;
+    const buffers = allocateLayerBuffers(arena, layers, B, false, prefix);
+    const identity = Uint32Array.from({ length: data.count }, (_, i) => i);
+    const indices = arena.tensorWithData(`${prefix} indices`, identity);
+    const records = arena.tensor(`${prefix} records`, batches * RECORD_BYTES);
+    const predictions = arena.tensor(`${prefix} predictions`, data.count * 4);
+    // Every batch of a pass is one submit, so each needs its own slot.
+    const ring = new StepParamsRing(ctx.device, batches, `${prefix} step params`);
+    arena.adopt(ring.buffer);
+    const step = ring.buffer;
+    for (let batch = 0; batch < batches; batch++) {
+      const start = batch * B;
+      ring.set(batch, { t: 0, batchStart: start, rows: Math.min(B, data.count - start), record: batch, lr: 0 });
+    }
+    ring.flush();
+
+    const last = layers[layers.length - 1];
+    const dispatches: Dispatch[] = [
+      await gatherBatch(ctx, { images: data.images, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize }),
+      ...(await forwardDispatches(ctx, model, layers, buffers, { B, train: false, seed: 0, dropout: 0 }, step)),
+      await lossKernel(spec)(
+        ctx,
+        { logits: buffers.a[last.index], labels: buffers.y, predictions, records, step },
+        { B, C: classCount(spec), mode: 'eval' },
+      ),
+    ];
+    return new EvalPlan(ctx, data, dispatches, ring, records, predictions);
+  }
+
+  async run(): Promise<EvalResult> {
+    const { device } = this.ctx;
+    const encoder = device.createCommandEncoder({ label: `evaluate ${this.data.name}` });
+    const pass = encoder.beginComputePass({ label: `evaluate ${this.data.name}` });
+    for (let batch = 0; batch < this.ring.slots; batch++) encodeDispatches(pass, this.dispatches, batch);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const { lossSum, correct } = recordsFrom(await this.readback.read(this.records));
+    const predictions = new Uint32Array(await this.readback.read(this.predictions));
+    let loss = 0;
+    let right = 0;
+    for (let i = 0; i < lossSum.length; i++) {
+      loss += lossSum[i];
+      right += correct[i];
+    }
+    const count = this.data.count;
+    return { loss: loss / count, correct: right, count, accuracy: right / count, predictions: predictions.subarray(0, count) };
+  }
+}

@@ -1,0 +1,253 @@
+// The training loop: epochs, seeded shuffles, the learning-rate schedule, progress, validation,
+// early stopping and divergence, over either engine. It never reads back per step: progress reads
+// the GPU's per-step records a few times per epoch, and once at the end of each epoch.
+import type { StepParams } from '../gpu/step-params.ts';
+import type { OptimizerConfig } from '../model/optimizer.ts';
+import { Random } from '../util/random.ts';
+import type { TrainingEngine } from './engine.ts';
+import { learningRate, type LrPlan, type Schedule } from './schedule.ts';
+
+export interface TrainerConfig {
+  readonly epochs: number;
+  /** Seeds the epoch shuffles (dropout masks are seeded inside the engine). */
+  readonly seed: number;
+  readonly lr: number;
+  readonly schedule: Schedule;
+  readonly warmupEpochs: number;
+  readonly optimizer: OptimizerConfig;
+  /** Stop when validation accuracy has not improved for this many epochs (0 = never). */
+  readonly patience: number;
+  /** Progress readbacks per epoch. */
+  readonly progressPerEpoch: number;
+}
+
+export interface ProgressEvent {
+  readonly epoch: number; // 1-based
+  readonly epochs: number;
+  readonly step: number; // steps done in this epoch
+  readonly stepsPerEpoch: number;
+  readonly samplesPerSecond: number;
+  /** Mean training loss and accuracy over this epoch so far. */
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly lr: number;
+  /** Per-step mean losses read since the previous event (for loss curves). */
+  readonly stepLosses: readonly number[];
+  readonly firstStep: number; // t of stepLosses[0]
+}
+
+export interface EpochRecord {
+  readonly epoch: number; // 1-based
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
+  readonly lr: number;
+  /** Training time of the epoch (validation excluded). */
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+  readonly evalSeconds: number;
+}
+
+/** Everything needed to continue a run exactly where it stopped (saved in resumable checkpoints). */
+export interface TrainerState {
+  /** The epoch in progress (0-based) and the steps of it already done. */
+  epoch: number;
+  step: number;
+  /** Optimizer steps done since the start of the run. */
+  t: number;
+  /** Sums over the steps of the epoch in progress. */
+  partial: { lossSum: number; correct: number; samples: number; seconds: number };
+  best: { epoch: number; valAccuracy: number; valLoss: number } | null;
+  epochsSinceBest: number;
+  history: EpochRecord[];
+}
+
+export type StopReason = 'completed' | 'early-stopped' | 'interrupted' | 'diverged';
+
+export interface TrainOutcome {
+  readonly reason: StopReason;
+  readonly state: TrainerState;
+  /** For 'diverged': the epoch (1-based) and the step t whose loss was not finite. */
+  readonly divergence?: { epoch: number; t: number; stepInEpoch: number };
+  /** Parameters of the best validation epoch, when there was a validation set. */
+  readonly bestParams?: Float32Array;
+}
+
+export interface TrainerHooks {
+  progress?(event: ProgressEvent): void;
+  /** After each epoch's validation; `improved` when it is the best so far (save checkpoints here). */
+  epochEnd?(record: EpochRecord, state: TrainerState, improved: boolean): Promise<void> | void;
+}
+
+export function initialTrainerState(): TrainerState {
+  return { epoch: 0, step: 0, t: 0, partial: { lossSum: 0, correct: 0, samples: 0, seconds: 0 }, best: null, epochsSinceBest: 0, history: [] };
+}
+
+/** The epoch's visiting order: a pure function of (seed, epoch), so a resumed run rebuilds it. */
+export function epochOrder(seed: number, epoch: number, count: number): Uint32Array {
+  return new Random(seed, 'shuffle', epoch).permutation(count);
+}
+
+export function lrPlanFor(config: TrainerConfig, stepsPerEpoch: number): LrPlan {
+  return {
+    baseLr: config.lr,
+    schedule: config.schedule,
+    warmupSteps: Math.round(config.warmupEpochs * stepsPerEpoch),
+    stepsPerEpoch,
+    totalSteps: config.epochs * stepsPerEpoch,
+  };
+}
+
+export async function runTrainer(
+  engine: TrainingEngine,
+  config: TrainerConfig,
+  hooks: TrainerHooks = {},
+  options: { resume?: TrainerState; bestParams?: Float32Array; signal?: AbortSignal } = {},
+): Promise<TrainOutcome> {
+  const state: TrainerState = options.resume ? structuredClone(options.resume) : initialTrainerState();
+  const S = engine.stepsPerEpoch;
+  const B = engine.batchSize;
+  const N = engine.trainCount;
+  const lrPlan = lrPlanFor(config, S);
+  const progressEvery = Math.max(1, Math.ceil(S / Math.max(1, config.progressPerEpoch)));
+  const hasValidation = engine.has('validation');
+  // A resumed run gets its best parameters back from its best checkpoint.
+  let bestParams = options.bestParams;
+
+  const rowsOf = (s: number) => Math.min(B, N - s * B);
+
+  while (state.epoch < config.epochs) {
+    const epoch = state.epoch;
+    engine.setOrder(epochOrder(config.seed, epoch, N));
+    let read = state.step; // records before this index have been read
+    let epochStart = performance.now() - state.partial.seconds * 1000;
+    let lastLr = learningRate(lrPlan, Math.max(1, state.t));
+
+    const readUpTo = async (upTo: number): Promise<number[]> => {
+      if (upTo <= read) return [];
+      const { lossSum, correct } = await engine.readRecords(read, upTo - read);
+      const stepLosses: number[] = [];
+      for (let i = 0; i < lossSum.length; i++) {
+        const rows = rowsOf(read + i);
+        state.partial.lossSum += lossSum[i];
+        state.partial.correct += correct[i];
+        state.partial.samples += rows;
+        stepLosses.push(lossSum[i] / rows);
+      }
+      read = upTo;
+      return stepLosses;
+    };
+
+    const checkDivergence = async (): Promise<TrainOutcome | undefined> => {
+      const t = await engine.firstNonFiniteStep();
+      if (t === 0) return undefined;
+      const divergence = { epoch: Math.floor((t - 1) / S) + 1, t, stepInEpoch: ((t - 1) % S) + 1 };
+      return { reason: 'diverged', state, divergence, bestParams };
+    };
+
+    while (state.step < S) {
+      if (options.signal?.aborted) {
+        await readUpTo(state.step);
+        state.partial.seconds = (performance.now() - epochStart) / 1000;
+        return { reason: 'interrupted', state, bestParams };
+      }
+      const count = Math.min(engine.stepsPerSubmit, S - state.step);
+      const steps: StepParams[] = [];
+      for (let k = 0; k < count; k++) {
+        const s = state.step + k;
+        const t = state.t + k + 1;
+        lastLr = learningRate(lrPlan, t);
+        steps.push({
+          t,
+          batchStart: s * B,
+          rows: rowsOf(s),
+          record: s,
+          lr: lastLr,
+          beta1: config.optimizer.beta1,
+          beta2: config.optimizer.beta2,
+        });
+      }
+      await engine.runSteps(steps);
+      state.step += count;
+      state.t += count;
+
+      const crossed = Math.floor(state.step / progressEvery) > Math.floor((state.step - count) / progressEvery);
+      if (crossed && state.step < S) {
+        const firstStep = epoch * S + read + 1;
+        const stepLosses = await readUpTo(state.step);
+        const diverged = await checkDivergence();
+        if (diverged) return diverged;
+        const seconds = (performance.now() - epochStart) / 1000;
+        hooks.progress?.({
+          epoch: epoch + 1,
+          epochs: config.epochs,
+          step: state.step,
+          stepsPerEpoch: S,
+          samplesPerSecond: state.partial.samples / seconds,
+          loss: state.partial.lossSum / state.partial.samples,
+          accuracy: state.partial.correct / state.partial.samples,
+          lr: lastLr,
+          stepLosses,
+          firstStep,
+        });
+      }
+    }
+
+    const firstStep = epoch * S + read + 1;
+    const stepLosses = await readUpTo(S);
+    const seconds = (performance.now() - epochStart) / 1000;
+    const diverged = await checkDivergence();
+    if (diverged) return diverged;
+    const trainLoss = state.partial.lossSum / state.partial.samples;
+    const trainAccuracy = state.partial.correct / state.partial.samples;
+    hooks.progress?.({
+      epoch: epoch + 1,
+      epochs: config.epochs,
+      step: S,
+      stepsPerEpoch: S,
+      samplesPerSecond: state.partial.samples / seconds,
+      loss: trainLoss,
+      accuracy: trainAccuracy,
+      lr: lastLr,
+      stepLosses,
+      firstStep,
+    });
+
+    const evalStart = performance.now();
+    const validation = hasValidation ? await engine.evaluate('validation') : undefined;
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      trainLoss,
+      trainAccuracy,
+      valLoss: validation?.loss,
+      valAccuracy: validation?.accuracy,
+      lr: lastLr,
+      seconds,
+      samplesPerSecond: state.partial.samples / seconds,
+      evalSeconds: (performance.now() - evalStart) / 1000,
+    };
+    state.history.push(record);
+    state.epoch += 1;
+    state.step = 0;
+    state.partial = { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
+    epochStart = performance.now();
+
+    let improved = false;
+    if (validation) {
+      improved = !state.best || validation.accuracy > state.best.valAccuracy;
+      if (improved) {
+        state.best = { epoch: epoch + 1, valAccuracy: validation.accuracy, valLoss: validation.loss };
+        state.epochsSinceBest = 0;
+        bestParams = await engine.readParams();
+      } else {
+        state.epochsSinceBest += 1;
+      }
+    }
+    await hooks.epochEnd?.(record, state, improved);
+    if (config.patience > 0 && state.epochsSinceBest >= config.patience && state.epoch < config.epochs) {
+      return { reason: 'early-stopped', state, bestParams };
+    }
+  }
+  return { reason: 'completed', state, bestParams };
+}
