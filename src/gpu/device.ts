@@ -117,7 +117,8 @@ const RAISED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query'];
+// 'subgroups' lets the matmul kernels share loaded values across SIMD lanes (a large win on lavapipe).
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
 
 export async function openGpu(options: OpenGpuOptions = {}): Promise<GpuContext> {
   const { gpu, runtime } = await getGpu(options.dawnFlags ?? []);

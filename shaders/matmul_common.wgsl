@@ -1,0 +1,40 @@
+// Prepended to every matmul kernel (after activation_fns.wgsl): the one strided product all the
+// variants compute, and its epilogue. Every kernel evaluates, for m < M and n < N,
+//
+//   o[m * SO_M + n * SO_N] = epilogue(Σ_k U[m, k]·V[k, n], m, n)
+//   with U[m, k] = u[m * SU_M + k * SU_K]  and  V[k, n] = v[k * SV_K + n * SV_N].
+//
+// src/kernels/matmul.ts maps a dense layer's three products onto it (W is [OUT, IN]):
+//   forward      Y[B, OUT] = act(X·Wᵀ + b):    U = X [B, IN], V[k, n] = W[n, k], epilogue 1 with e = b
+//   input grad   dX[B, IN] = (dY·W) ⊙ act'(A): U = dY [B, OUT], V = W,          epilogue 2 with e = A
+//   weight grad  dW[OUT, IN] = dYᵀ·X:           U[m, k] = dY[k, m], V = X,       epilogue 0
+// All indices are relative to the bindings, so operands may be views inside larger buffers.
+override M: u32;
+override N: u32;
+override K: u32;
+override SU_M: u32;
+override SU_K: u32;
+override SV_K: u32;
+override SV_N: u32;
+override SO_M: u32;
+override SO_N: u32;
+// Where epilogue 1 reads the bias: e[m * SE_M + n * SE_N].
+override SE_M: u32 = 0u;
+override SE_N: u32 = 0u;
+// 0: the plain sum; 1: activate(sum + bias); 2: sum * act'(A), A read at the output's own index.
+override EPILOGUE: u32 = 0u;
+
+fn epilogue(sum: f32, m: u32, n: u32) -> f32 {
+  switch EPILOGUE {
+    case 1u: { return activate(sum + e[m * SE_M + n * SE_N]); }
+    case 2u: { return sum * activation_grad_from_output(e[m * SO_M + n * SO_N]); }
+    default: { return sum; }
+  }
+}
+
+// Tiles overhang the matrix edges; only elements inside it are written.
+fn store_output(m: u32, n: u32, sum: f32) {
+  if (m < M && n < N) {
+    o[m * SO_M + n * SO_N] = epilogue(sum, m, n);
+  }
+}

@@ -1,0 +1,22 @@
+// Kernel 1 (naive). Shapes, strides and epilogue: matmul_common.wgsl (prepended).
+@group(0) @binding(0) var<storage, read> u: array<f32>;
+@group(0) @binding(1) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+
+// One output element per invocation, a plain loop over k: the baseline the other variants are measured
+// against and the simplest statement of the product. x runs along n so that neighbouring invocations
+// write neighbouring outputs.
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  let m = gid.y;
+  if (m >= M || n >= N) {
+    return;
+  }
+  var sum = 0.0;
+  for (var k = 0u; k < K; k++) {
+    sum = fma(u[m * SU_M + k * SU_K], v[k * SV_K + n * SV_N], sum);
+  }
+  store_output(m, n, sum);
+}

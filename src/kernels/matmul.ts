@@ -1,0 +1,276 @@
+// The three matrix products of a dense layer, W in PyTorch's [OUT, IN] layout:
+//   forward      Y[B, OUT] = act(X[B, IN]·Wᵀ + b)
+//   input grad   dX[B, IN] = (dY[B, OUT]·W) ⊙ act'(A[B, IN])
+//   weight grad  dW[OUT, IN] = dY[B, OUT]ᵀ·X[B, IN]
+// Every kernel variant computes one strided product with an epilogue (shaders/matmul_common.wgsl);
+// this file maps each form onto it, picks the variant for the adapter, and records one Dispatch.
+// Shapes and strides are override constants: one pipeline per (variant, form, shape, activation),
+// which lets LLVM fold the index arithmetic (5% faster than a uniform on lavapipe, bench/RESULTS.md);
+// a pipeline's first use costs 0.3-0.9 s of compilation there (Mesa's disk cache keeps it).
+import commonWgsl from '../../shaders/matmul_common.wgsl?raw';
+import naiveWgsl from '../../shaders/matmul_naive.wgsl?raw';
+import regblockWgsl from '../../shaders/matmul_regblock.wgsl?raw';
+import subgroupWgsl from '../../shaders/matmul_subgroup.wgsl?raw';
+import subgroupVWgsl from '../../shaders/matmul_subgroup_v.wgsl?raw';
+import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
+import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
+import tiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
+import { bindKernel, KernelError, type BindingDecl, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import type { ActivationKind } from '../model/spec.ts';
+import type { KernelContext } from './context.ts';
+import { ACTIVATION_CODE, activationFnsWgsl } from './includes.ts';
+
+/** The kernel variants, llm.c style: kernel 1 naive ... kernel 4 subgroup. */
+export const MATMUL_VARIANTS = ['naive', 'regblock', 'tiled', 'subgroup'] as const;
+export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number];
+
+/**
+ * Variant preference per adapter kind; the first one the device supports is the default.
+ * 'cpu' (lavapipe, measured in bench/RESULTS.md): subgroup 13-18 GFLOP/s per core on the MLP's
+ * 784-256-128 layers, regblock ≈ 5, tiled ≈ 2, naive ≈ 1.5; regblock where subgroups of 8 are missing.
+ * 'gpu': the workgroup-memory tiled kernel, the standard choice for GPUs (no GPU was available to
+ * time it; it is tested for correctness on lavapipe).
+ */
+export const MATMUL_VARIANT_PREFERENCE: Record<'cpu' | 'gpu', readonly MatmulVariantName[]> = {
+  cpu: ['subgroup', 'regblock'],
+  gpu: ['tiled'],
+};
+
+export interface ForwardIo {
+  x: BindingResource; // [B, IN]
+  w: BindingResource; // [OUT, IN]
+  b: BindingResource; // [OUT]
+  y: BindingResource; // [B, OUT]
+}
+
+export interface ForwardDims {
+  B: number;
+  IN: number;
+  OUT: number;
+  activation: ActivationKind;
+}
+
+export interface InputGradIo {
+  dy: BindingResource; // [B, OUT]
+  w: BindingResource; // [OUT, IN]
+  /** [B, IN], the post-activation output of the layer below. Not read (and optional) for 'identity'. */
+  a?: BindingResource;
+  dx: BindingResource; // [B, IN]
+}
+
+export interface InputGradDims {
+  B: number;
+  IN: number;
+  OUT: number;
+  /** The activation that produced A (the layer below's). */
+  activation: ActivationKind;
+}
+
+export interface WeightGradIo {
+  dy: BindingResource; // [B, OUT]
+  x: BindingResource; // [B, IN]
+  dw: BindingResource; // [OUT, IN]
+}
+
+export interface WeightGradDims {
+  B: number;
+  IN: number;
+  OUT: number;
+}
+
+/** The override constants of matmul_common.wgsl: out[m, n] = epilogue(Σ_k U[m, k]·V[k, n]). */
+interface Product {
+  M: number;
+  N: number;
+  K: number;
+  SU_M: number;
+  SU_K: number;
+  SV_K: number;
+  SV_N: number;
+  SO_M: number;
+  SO_N: number;
+  SE_M: number;
+  SE_N: number;
+  EPILOGUE: 0 | 1 | 2;
+  ACTIVATION: number;
+}
+
+const EPILOGUE_NONE = 0;
+const EPILOGUE_BIAS_ACTIVATION = 1;
+const EPILOGUE_ACTIVATION_GRAD = 2;
+
+/** The bindings every matmul kernel declares; `e` is the bias or A (bound to U when unread). */
+const BINDINGS: readonly BindingDecl[] = [
+  { name: 'u', kind: 'read' },
+  { name: 'v', kind: 'read' },
+  { name: 'e', kind: 'read' },
+  { name: 'o', kind: 'write' },
+];
+
+// `enable` directives must precede every declaration, so this goes ahead of the other includes.
+const ENABLE_SUBGROUPS = 'enable subgroups;';
+
+function kernelDef(name: string, source: string, includes: readonly string[] = []): KernelDef {
+  return { name, source, bindings: BINDINGS, includes: [...includes, activationFnsWgsl, commonWgsl] };
+}
+
+const NAIVE = kernelDef('matmul_naive', naiveWgsl);
+const REGBLOCK = kernelDef('matmul_regblock', regblockWgsl);
+const TILED = kernelDef('matmul_tiled', tiledWgsl);
+const SUBGROUP = kernelDef('matmul_subgroup', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupVWgsl]);
+const SUBGROUP_V4 = kernelDef('matmul_subgroup_v4', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV4Wgsl]);
+const SUBGROUP_V2 = kernelDef('matmul_subgroup_v2', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV2Wgsl]);
+
+interface Variant {
+  /** Output elements per workgroup: rows (m) and columns (n). */
+  readonly tile: readonly [number, number];
+  kernel(product: Product, v: BindingResource): KernelDef;
+  supported(device: GPUDevice): boolean;
+}
+
+const everywhere = () => true;
+
+/** The subgroup kernel broadcasts across exactly 8 lanes (one subgroup per workgroup). */
+function hasSubgroupsOf8(device: GPUDevice): boolean {
+  const info = device.adapterInfo;
+  return device.features.has('subgroups') && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+}
+
+const VARIANTS: Record<MatmulVariantName, Variant> = {
+  naive: { tile: [8, 8], kernel: () => NAIVE, supported: everywhere },
+  regblock: { tile: [16, 64], kernel: () => REGBLOCK, supported: everywhere },
+  tiled: { tile: [64, 64], kernel: () => TILED, supported: everywhere },
+  subgroup: { tile: [16, 16], kernel: subgroupKernel, supported: hasSubgroupsOf8 },
+};
+
+/** The subgroup kernel with the widest V loads the strides and the binding's alignment allow. */
+function subgroupKernel(p: Product, v: BindingResource): KernelDef {
+  const offset = bindingOffset(v);
+  if (p.SV_K === 1 && p.K % 4 === 0 && p.SV_N % 4 === 0 && offset % 16 === 0) return SUBGROUP_V4;
+  if (p.SV_N === 1 && p.SV_K % 2 === 0 && offset % 8 === 0) return SUBGROUP_V2;
+  return SUBGROUP;
+}
+
+export function matmulVariantSupported(device: GPUDevice, variant: MatmulVariantName): boolean {
+  return VARIANTS[variant].supported(device);
+}
+
+/** The variant used when none is forced: the first supported one of the adapter kind's preference list. */
+export function defaultMatmulVariant(ctx: KernelContext): MatmulVariantName {
+  // Each preference list ends with a variant that runs everywhere (regblock, tiled).
+  return MATMUL_VARIANT_PREFERENCE[ctx.adapterKind].find((name) => VARIANTS[name].supported(ctx.device))!;
+}
+
+/** Y[B, OUT] = act(X·Wᵀ + b). */
+export async function matmulForward(ctx: KernelContext, io: ForwardIo, dims: ForwardDims, variant?: MatmulVariantName): Promise<Dispatch> {
+  const { B, IN, OUT } = dims;
+  const label = `matmulForward ${B}x${IN}->${OUT} ${dims.activation}`;
+  checkDims(label, dims);
+  checkBinding(label, 'x', io.x, B * IN);
+  checkBinding(label, 'w', io.w, OUT * IN);
+  checkBinding(label, 'b', io.b, OUT);
+  checkBinding(label, 'y', io.y, B * OUT);
+  // m = row of X, n = output unit, k = input unit; V[k, n] = W[n, k].
+  const product: Product = {
+    M: B, N: OUT, K: IN,
+    SU_M: IN, SU_K: 1, SV_K: 1, SV_N: IN, SO_M: OUT, SO_N: 1, SE_M: 0, SE_N: 1,
+    EPILOGUE: EPILOGUE_BIAS_ACTIVATION, ACTIVATION: ACTIVATION_CODE[dims.activation],
+  };
+  return record(ctx, label, variant, product, { u: io.x, v: io.w, e: io.b, o: io.y });
+}
+
+/** dX[B, IN] = (dY·W) ⊙ act'(A); for 'identity' A is not read and may be omitted. */
+export async function matmulInputGrad(ctx: KernelContext, io: InputGradIo, dims: InputGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
+  const { B, IN, OUT } = dims;
+  const label = `matmulInputGrad ${B}x${IN}<-${OUT} ${dims.activation}`;
+  checkDims(label, dims);
+  checkBinding(label, 'dy', io.dy, B * OUT);
+  checkBinding(label, 'w', io.w, OUT * IN);
+  checkBinding(label, 'dx', io.dx, B * IN);
+  const useA = dims.activation !== 'identity';
+  if (useA) {
+    if (!io.a) throw new KernelError(`${label}: binding a (the activation output of the layer below) is required for ${dims.activation}`);
+    checkBinding(label, 'a', io.a, B * IN);
+  }
+  // m = row, n = input unit, k = output unit.
+  const product: Product = {
+    M: B, N: IN, K: OUT,
+    SU_M: OUT, SU_K: 1, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
+    EPILOGUE: useA ? EPILOGUE_ACTIVATION_GRAD : EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE[dims.activation],
+  };
+  return record(ctx, label, variant, product, { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx });
+}
+
+/** dW[OUT, IN] = dYᵀ·X (the bias gradient is a separate kernel). */
+export async function matmulWeightGrad(ctx: KernelContext, io: WeightGradIo, dims: WeightGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
+  const { B, IN, OUT } = dims;
+  const label = `matmulWeightGrad ${OUT}x${IN} over ${B}`;
+  checkDims(label, dims);
+  checkBinding(label, 'dy', io.dy, B * OUT);
+  checkBinding(label, 'x', io.x, B * IN);
+  checkBinding(label, 'dw', io.dw, OUT * IN);
+  // m = output unit, n = input unit, k = row of the batch; U[m, k] = dY[k, m].
+  const product: Product = {
+    M: OUT, N: IN, K: B,
+    SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
+    EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
+  };
+  return record(ctx, label, variant, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw });
+}
+
+async function record(
+  ctx: KernelContext,
+  label: string,
+  requested: MatmulVariantName | undefined,
+  product: Product,
+  resources: { u: BindingResource; v: BindingResource; e: BindingResource; o: BindingResource },
+): Promise<Dispatch> {
+  const name = requested ?? defaultMatmulVariant(ctx);
+  const variant = VARIANTS[name];
+  if (!variant) throw new KernelError(`${label}: unknown matmul variant ${JSON.stringify(name)} (known: ${MATMUL_VARIANTS.join(', ')})`);
+  if (!variant.supported(ctx.device)) {
+    throw new KernelError(`${label}: matmul variant '${name}' is not supported by this device (it needs subgroups of 8 invocations)`);
+  }
+  // Tiles overhang the matrix edges; computing Oᵀ = Vᵀ·Uᵀ instead wastes less when the tile is
+  // lopsided (regblock's 4×256 against a 10-column output).
+  const [rows, columns] = variant.tile;
+  const padded = (p: Product) => Math.ceil(p.M / rows) * rows * Math.ceil(p.N / columns) * columns;
+  const flipped = transposed(product);
+  const [p, bound] = padded(flipped) < padded(product) ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
+  const kernel = await ctx.cache.compile(variant.kernel(p, bound.v), { ...p });
+  const workgroups = [Math.ceil(p.N / columns), Math.ceil(p.M / rows), 1] as const;
+  return bindKernel(ctx.device, kernel, bound, workgroups, `${label} [${name}]`);
+}
+
+/** The same product computed as Oᵀ[n, m] = Σ_k Vᵀ[n, k]·Uᵀ[k, m]: u and v swap roles. */
+function transposed(p: Product): Product {
+  return {
+    ...p,
+    M: p.N, N: p.M,
+    SU_M: p.SV_N, SU_K: p.SV_K, SV_K: p.SU_K, SV_N: p.SU_M,
+    SO_M: p.SO_N, SO_N: p.SO_M, SE_M: p.SE_N, SE_N: p.SE_M,
+  };
+}
+
+function checkDims(label: string, dims: { B: number; IN: number; OUT: number }): void {
+  for (const key of ['B', 'IN', 'OUT'] as const) {
+    const value = dims[key];
+    if (!Number.isInteger(value) || value < 1) throw new KernelError(`${label}: ${key} must be a positive integer, found ${value}`);
+  }
+}
+
+function bindingOffset(resource: BindingResource): number {
+  return 'buffer' in resource ? (resource.offset ?? 0) : 0;
+}
+
+function bindingElements(resource: BindingResource): number {
+  if ('buffer' in resource) return (resource.size ?? resource.buffer.size - (resource.offset ?? 0)) / 4;
+  return resource.size / 4;
+}
+
+function checkBinding(label: string, name: string, resource: BindingResource, elements: number): void {
+  const available = bindingElements(resource);
+  if (available < elements) {
+    throw new KernelError(`${label}: binding ${name} holds ${available} f32, needs ${elements}`);
+  }
+}

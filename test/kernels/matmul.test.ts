@@ -1,0 +1,228 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { elementView } from '../../src/gpu/arena.ts';
+import { readFloat32 } from '../../src/gpu/buffers.ts';
+import {
+  defaultMatmulVariant,
+  MATMUL_VARIANTS,
+  matmulForward,
+  matmulInputGrad,
+  matmulVariantSupported,
+  matmulWeightGrad,
+  type MatmulVariantName,
+} from '../../src/kernels/matmul.ts';
+import type { ActivationKind } from '../../src/model/spec.ts';
+import { activationForward } from '../../src/reference/activation.ts';
+import * as reference from '../../src/reference/matmul.ts';
+import { compareArrays } from '../helpers/compare.ts';
+import { runDispatches, testGpu, testKernelContext } from '../helpers/gpu.ts';
+import { randomArray } from '../helpers/random.ts';
+
+/**
+ * Inputs are uniform in [-1, 1], so each product has magnitude ≤ 1 and a K-term sum random-walks to
+ * ~√K. Every f32 fma rounds by up to 2^-24 of the running sum; over K terms that is at most
+ * ~K·2^-24·√K in theory and ~√K·2^-24·√K = K·2^-24 in practice. We allow K·2^-20 (16× the practical
+ * size): measured maxima are ~20× below it (the table printed at the end), while one missing or
+ * doubled term (~0.3) is >100× above it for every K tested here.
+ */
+const ATOL_PER_TERM = 2 ** -20;
+/** The last rounding of a large sum, and lavapipe's f32 exp/tanh in the epilogue (a few ulp). */
+const RTOL = 1e-5;
+const tolerance = (K: number) => ({ atol: K * ATOL_PER_TERM, rtol: RTOL });
+
+interface Shape {
+  readonly B: number;
+  readonly IN: number;
+  readonly OUT: number;
+}
+
+const ACTIVATIONS: readonly ActivationKind[] = ['identity', 'relu', 'sigmoid', 'tanh'];
+/** Nothing a multiple of any tile; IN a multiple of 4, so the forward takes the vec4 path of 'subgroup'. */
+const AWKWARD: Shape = { B: 37, IN: 100, OUT: 33 };
+/** IN odd: W's rows are not 16-byte aligned, so 'subgroup' falls back to scalar loads. */
+const UNALIGNED: Shape = { B: 37, IN: 33, OUT: 100 };
+const TINY: readonly Shape[] = [
+  { B: 1, IN: 1, OUT: 1 },
+  { B: 1, IN: 3, OUT: 5 },
+  { B: 5, IN: 3, OUT: 1 },
+  { B: 3, IN: 5, OUT: 3 },
+];
+/** Larger than every variant's tile in every dimension: tiled 64×64 (k step 16), subgroup 16×16 (k block 8), regblock 4×256. */
+const BIG: Shape = { B: 70, IN: 300, OUT: 270 };
+
+const describeShape = ({ B, IN, OUT }: Shape) => `B=${B} IN=${IN} OUT=${OUT}`;
+
+/** Worst |GPU − reference| per variant and product, printed after the tests. */
+const worst = new Map<string, number>();
+function record(variant: MatmulVariantName, form: string, maxAbsDiff: number): void {
+  const key = `${variant} ${form}`;
+  worst.set(key, Math.max(worst.get(key) ?? 0, maxAbsDiff));
+}
+
+function inputs({ B, IN, OUT }: Shape, activation: ActivationKind) {
+  const tag = `${B}x${IN}x${OUT}`;
+  return {
+    x: randomArray(B * IN, `x ${tag}`),
+    w: randomArray(OUT * IN, `w ${tag}`),
+    b: randomArray(OUT, `b ${tag}`),
+    dy: randomArray(B * OUT, `dy ${tag}`),
+    // A is a post-activation output, so draw it through the activation (relu gives exact zeros).
+    a: Float32Array.from(activationForward(activation, randomArray(B * IN, `z ${tag}`))),
+  };
+}
+
+async function checkForward(variant: MatmulVariantName, shape: Shape, activation: ActivationKind): Promise<void> {
+  const { B, IN, OUT } = shape;
+  const ctx = await testKernelContext();
+  const d = inputs(shape, activation);
+  const y = ctx.arena.tensor('y', B * OUT * 4);
+  const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y };
+  await runDispatches(ctx.device, [await matmulForward(ctx, io, { B, IN, OUT, activation }, variant)]);
+  const expected = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
+  const got = await readFloat32(ctx.device, y);
+  record(variant, 'forward', compareArrays(`${variant} forward ${describeShape(shape)} ${activation}`, got, expected, tolerance(IN), [B, OUT]).maxAbsDiff);
+  ctx.arena.destroy();
+}
+
+async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activation: ActivationKind): Promise<void> {
+  const { B, IN, OUT } = shape;
+  const ctx = await testKernelContext();
+  const d = inputs(shape, activation);
+  const dx = ctx.arena.tensor('dx', B * IN * 4);
+  // identity reads no A: leave it out, as the training plan does for the first hidden layer's input.
+  const a = activation === 'identity' ? undefined : ctx.arena.tensorWithData('a', d.a);
+  const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a, dx };
+  await runDispatches(ctx.device, [await matmulInputGrad(ctx, io, { B, IN, OUT, activation }, variant)]);
+  const expected = reference.matmulInputGrad(d.dy, d.w, a ? d.a : null, B, IN, OUT, activation);
+  const got = await readFloat32(ctx.device, dx);
+  record(variant, 'input grad', compareArrays(`${variant} input grad ${describeShape(shape)} ${activation}`, got, expected, tolerance(OUT), [B, IN]).maxAbsDiff);
+  ctx.arena.destroy();
+}
+
+async function checkWeightGrad(variant: MatmulVariantName, shape: Shape): Promise<void> {
+  const { B, IN, OUT } = shape;
+  const ctx = await testKernelContext();
+  const d = inputs(shape, 'identity');
+  const dw = ctx.arena.tensor('dw', OUT * IN * 4);
+  const io = { dy: ctx.arena.tensorWithData('dy', d.dy), x: ctx.arena.tensorWithData('x', d.x), dw };
+  await runDispatches(ctx.device, [await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant)]);
+  const expected = reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT);
+  const got = await readFloat32(ctx.device, dw);
+  record(variant, 'weight grad', compareArrays(`${variant} weight grad ${describeShape(shape)}`, got, expected, tolerance(B), [OUT, IN]).maxAbsDiff);
+  ctx.arena.destroy();
+}
+
+/**
+ * All three products with every operand a view at a nonzero 256-byte-aligned offset of a larger
+ * buffer, as parameter tensors are views of the flat params buffer. The output views sit between
+ * sentinel-filled neighbours that must come back untouched.
+ */
+async function checkViews(variant: MatmulVariantName): Promise<void> {
+  const { B, IN, OUT } = AWKWARD;
+  const activation: ActivationKind = 'relu';
+  const ctx = await testKernelContext();
+  const d = inputs(AWKWARD, activation);
+  const align = (n: number) => Math.ceil(n / 64) * 64; // 64 f32 = 256 bytes
+  const pack = (label: string, parts: Float32Array[]) => {
+    const offsets: number[] = [];
+    let end = 64; // nothing at offset 0
+    for (const part of parts) {
+      offsets.push(end);
+      end = align(end + part.length) + 64;
+    }
+    const data = new Float32Array(end).fill(-7); // sentinel
+    parts.forEach((part, i) => data.set(part, offsets[i]));
+    const buffer = ctx.arena.tensorWithData(label, data);
+    return { buffer, data, offsets, views: parts.map((part, i) => elementView(buffer, offsets[i], part.length)) };
+  };
+  const params = pack('params', [d.w, d.b]);
+  const acts = pack('activations', [d.x, d.a, d.dy]);
+  const outs = pack('outputs', [new Float32Array(B * OUT), new Float32Array(B * IN), new Float32Array(OUT * IN)]);
+  const [w, b] = params.views;
+  const [x, a, dy] = acts.views;
+  const [y, dx, dw] = outs.views;
+  await runDispatches(ctx.device, [
+    await matmulForward(ctx, { x, w, b, y }, { B, IN, OUT, activation }, variant),
+    await matmulInputGrad(ctx, { dy, w, a, dx }, { B, IN, OUT, activation }, variant),
+    await matmulWeightGrad(ctx, { dy, x, dw }, { B, IN, OUT }, variant),
+  ]);
+  const got = await readFloat32(ctx.device, outs.buffer);
+  const part = (i: number, n: number) => got.subarray(outs.offsets[i], outs.offsets[i] + n);
+  const label = `${variant} views at offsets`;
+  compareArrays(`${label}: forward`, part(0, B * OUT), reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation), tolerance(IN));
+  compareArrays(`${label}: input grad`, part(1, B * IN), reference.matmulInputGrad(d.dy, d.w, d.a, B, IN, OUT, activation), tolerance(OUT));
+  compareArrays(`${label}: weight grad`, part(2, OUT * IN), reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT), tolerance(B));
+  const outside = got.filter((_, i) => !outs.offsets.some((o, j) => i >= o && i < o + [B * OUT, B * IN, OUT * IN][j]));
+  expect(outside.every((value) => value === -7)).toBe(true);
+  ctx.arena.destroy();
+}
+
+// 'subgroup' needs subgroups of exactly 8 invocations: lavapipe has them, most GPUs do not. A variant
+// the adapter cannot run is reported as skipped, and on lavapipe that is itself a failure (below).
+const testAdapter = await testGpu();
+const supported = (variant: MatmulVariantName) => matmulVariantSupported(testAdapter.device, variant);
+
+describe('matmul', () => {
+  it('runs every variant on lavapipe', () => {
+    if (!testAdapter.report.description.includes('llvmpipe')) return;
+    expect(MATMUL_VARIANTS.filter((variant) => !supported(variant))).toEqual([]);
+  });
+
+  for (const variant of MATMUL_VARIANTS) {
+    describe.skipIf(!supported(variant))(variant, () => {
+
+      for (const activation of ACTIVATIONS) {
+        it(`forward ${describeShape(AWKWARD)} ${activation}`, () => checkForward(variant, AWKWARD, activation));
+      }
+      it(`forward ${describeShape(UNALIGNED)} relu`, () => checkForward(variant, UNALIGNED, 'relu'));
+      it('forward, tiny shapes', async () => {
+        for (const shape of TINY) await checkForward(variant, shape, 'sigmoid');
+      });
+      it(`forward ${describeShape(BIG)} tanh`, () => checkForward(variant, BIG, 'tanh'));
+
+      for (const activation of ACTIVATIONS) {
+        it(`input grad ${describeShape(AWKWARD)} through ${activation}`, () => checkInputGrad(variant, AWKWARD, activation));
+      }
+      it(`input grad ${describeShape(UNALIGNED)} through sigmoid`, () => checkInputGrad(variant, UNALIGNED, 'sigmoid'));
+      it('input grad, tiny shapes', async () => {
+        for (const shape of TINY) await checkInputGrad(variant, shape, 'relu');
+      });
+      it(`input grad ${describeShape(BIG)} through relu`, () => checkInputGrad(variant, BIG, 'relu'));
+
+      it(`weight grad ${describeShape(AWKWARD)}`, () => checkWeightGrad(variant, AWKWARD));
+      it(`weight grad ${describeShape(UNALIGNED)}`, () => checkWeightGrad(variant, UNALIGNED));
+      it('weight grad, tiny shapes', async () => {
+        for (const shape of TINY) await checkWeightGrad(variant, shape);
+      });
+      it(`weight grad ${describeShape(BIG)}`, () => checkWeightGrad(variant, BIG));
+
+      it('reads and writes views at offsets inside larger buffers', () => checkViews(variant));
+    });
+  }
+
+  it('defaults to subgroup on CPU adapters with subgroups, tiled on GPUs', async () => {
+    const cpu = await testKernelContext('cpu');
+    const gpu = await testKernelContext('gpu');
+    expect(defaultMatmulVariant(cpu)).toBe(matmulVariantSupported(cpu.device, 'subgroup') ? 'subgroup' : 'regblock');
+    expect(defaultMatmulVariant(gpu)).toBe('tiled');
+    const dispatch = await matmulWeightGrad(
+      cpu,
+      { dy: cpu.arena.tensor('dy', 64), x: cpu.arena.tensor('x', 64), dw: cpu.arena.tensor('dw', 64) },
+      { B: 4, IN: 4, OUT: 4 },
+    );
+    expect(dispatch.label).toContain(`[${defaultMatmulVariant(cpu)}]`);
+    cpu.arena.destroy();
+  });
+
+  it('rejects bindings that are too small and a missing A', async () => {
+    const ctx = await testKernelContext();
+    const t = (n: number) => ctx.arena.tensor('t', n * 4);
+    await expect(matmulForward(ctx, { x: t(6), w: t(9), b: t(3), y: t(5) }, { B: 2, IN: 3, OUT: 3, activation: 'relu' })).rejects.toThrow(/binding y holds 5 f32, needs 6/);
+    await expect(matmulInputGrad(ctx, { dy: t(6), w: t(9), dx: t(6) }, { B: 2, IN: 3, OUT: 3, activation: 'tanh' })).rejects.toThrow(/binding a .* is required for tanh/);
+    ctx.arena.destroy();
+  });
+});
+
+afterAll(() => {
+  const lines = [...worst].map(([key, diff]) => `  ${key.padEnd(24)} ${diff.toExponential(2)}`);
+  console.log(`matmul: worst |GPU − reference| per variant and product\n${lines.join('\n')}`);
+});
