@@ -1,6 +1,7 @@
 // Kernel benchmark: `npm run bench:kernels` (node --import ./bin/register.mjs bench/kernels.ts).
 // Prints the adapter and date, the GFLOP/s of each matmul form and variant at the MLP's shapes
-// (784-256-128-10 at B=128, evaluation at B=1024) and at 1024³, and the per-dispatch overhead.
+// (784-256-128-10 at B=128, evaluation at B=1024) and at 1024³, fused vs separate epilogues, the
+// time of an optimizer update over 1M parameters, and the per-dispatch overhead.
 // Options: --json (machine-readable), --markdown (tables for bench/RESULTS.md), --rounds=N,
 // --variants=subgroup,tiled, --wait=idle|spin (see bench/timing.ts), --skip-cube (no 1024³).
 // Methodology (interleaving, idle wait, CPU-time figure): bench/timing.ts.
@@ -17,6 +18,10 @@ import {
   matmulWeightGrad,
   type MatmulVariantName,
 } from '../src/kernels/matmul.ts';
+import { activationBackward, activationForward } from '../src/kernels/activation.ts';
+import { optimizerUpdate } from '../src/kernels/optimizer.ts';
+import { StepParamsRing } from '../src/gpu/step-params.ts';
+import { OPTIMIZERS, optimizerConfig, optimizerStateSlots, type OptimizerKind } from '../src/model/optimizer.ts';
 import { Random } from '../src/util/random.ts';
 import { runRepetitions, timeRoundRobin, type CaseTiming, type WaitMode } from './timing.ts';
 
@@ -55,10 +60,7 @@ export interface OverheadResult {
   passPerDispatchUs: number;
 }
 
-/**
- * A bench section: the hook where other kernels' benches plug in. Still to add, by the owner of
- * the optimizer kernel: "optimizer update over 1M parameters" (one dispatch per step, GB/s).
- */
+/** A bench section: one kernel family's measurements. */
 interface Section {
   readonly title: string;
   run(ctx: BenchContext): Promise<unknown>;
@@ -178,8 +180,103 @@ const overheadSection: Section = {
   },
 };
 
-// Sections run in this order. Add the optimizer update (1M parameters) here once its kernel exists.
-const SECTIONS: readonly Section[] = [matmulSection, overheadSection];
+/** Bytes an optimizer update moves per parameter: reads params, grads and state, writes params and state. */
+function optimizerBytesPerParam(kind: OptimizerKind): number {
+  const slots = optimizerStateSlots(kind);
+  return 4 * (2 + slots + 1 + slots);
+}
+
+const optimizerSection: Section = {
+  title: 'optimizer',
+  async run(ctx) {
+    const count = 1 << 20; // 1,048,576 parameters, one dispatch
+    const arena = new BufferArena(ctx.device);
+    const sub = { ...ctx, arena };
+    const params = randomTensor(sub, 'params', count);
+    const grads = randomTensor(sub, 'grads', count);
+    const state = [arena.tensor('state 0', count * 4), arena.tensor('state 1', count * 4)];
+    const status = arena.tensor('status', 16);
+    const ring = new StepParamsRing(ctx.device, 1, 'bench step');
+    arena.adopt(ring.buffer);
+    ring.set(0, { t: 1, batchStart: 0, rows: 1, record: 0, lr: 1e-3, beta1: 0.9, beta2: 0.999 });
+    ring.flush();
+    const cases = [];
+    for (const kind of OPTIMIZERS) {
+      const config = optimizerConfig(kind, { weightDecay: 1e-4 });
+      const io = { params, grads, state: state.slice(0, optimizerStateSlots(kind)), status, step: ring.buffer };
+      cases.push({ name: kind, dispatches: [await optimizerUpdate(sub, io, { count, weightsEnd: count / 2, config })], flops: 0 });
+    }
+    const timings = await timeRoundRobin(ctx.device, cases, { rounds: ctx.args.rounds, wait: ctx.args.wait });
+    arena.destroy();
+    const results = timings.map((t, i) => ({
+      optimizer: OPTIMIZERS[i],
+      parameters: count,
+      ms: t.wallMs,
+      gbPerSecond: (optimizerBytesPerParam(OPTIMIZERS[i]) * count) / t.wallMs / 1e6,
+    }));
+    if (!ctx.args.json) {
+      console.log(`\noptimizer update over ${count.toLocaleString('en-US')} parameters (one dispatch, weight decay on):`);
+      for (const r of results) console.log(`  ${r.optimizer.padEnd(9)} ${r.ms.toFixed(2).padStart(7)} ms  ${r.gbPerSecond.toFixed(1).padStart(6)} GB/s`);
+    }
+    return results;
+  },
+};
+
+/**
+ * Epilogue fusion: the forward's bias + activation and the input grad's act' multiply run inside the
+ * matmul; the alternative is the plain product followed by the standalone activation kernel.
+ */
+const fusionSection: Section = {
+  title: 'epilogue fusion',
+  async run(ctx) {
+    const B = 128;
+    const IN = 784;
+    const OUT = 256;
+    const arena = new BufferArena(ctx.device);
+    const sub = { ...ctx, arena };
+    const x = randomTensor(sub, 'x', B * IN);
+    const w = randomTensor(sub, 'w', OUT * IN);
+    const b = randomTensor(sub, 'b', OUT);
+    const y = arena.tensor('y', B * OUT * 4);
+    const a = randomTensor(sub, 'a', B * OUT);
+    const dy = randomTensor(sub, 'dy', B * IN);
+    const dx = arena.tensor('dx', B * OUT * 4);
+    const w2 = randomTensor(sub, 'w2', IN * OUT);
+    const flops = 2 * B * IN * OUT;
+    const cases = [
+      { name: 'forward fused', dispatches: [await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' })], flops },
+      {
+        name: 'forward + relu kernel',
+        dispatches: [
+          await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'identity' }),
+          await activationForward(sub, { z: y, a: y }, { count: B * OUT, activation: 'relu' }),
+        ],
+        flops,
+      },
+      // dX[B, 256] = (dY[B, 784]·W2[784, 256]) ⊙ relu'(A): the input grad of a 256 → 784 layer.
+      { name: 'input grad fused', dispatches: [await matmulInputGrad(sub, { dy, w: w2, a, dx }, { B, IN: OUT, OUT: IN, activation: 'relu' })], flops },
+      {
+        name: "input grad + relu' kernel",
+        dispatches: [
+          await matmulInputGrad(sub, { dy, w: w2, dx }, { B, IN: OUT, OUT: IN, activation: 'identity' }),
+          await activationBackward(sub, { a, da: dx, dz: dx }, { count: B * OUT, activation: 'relu' }),
+        ],
+        flops,
+      },
+    ];
+    const timings = await timeRoundRobin(ctx.device, cases, { rounds: ctx.args.rounds, wait: ctx.args.wait });
+    arena.destroy();
+    const results = timings.map((t) => ({ case: t.name, ms: t.wallMs }));
+    if (!ctx.args.json) {
+      console.log(`\nepilogue fusion at ${B}x${IN}->${OUT} (ms per product, median):`);
+      for (const r of results) console.log(`  ${r.case.padEnd(26)} ${r.ms.toFixed(3)} ms`);
+    }
+    return results;
+  },
+};
+
+// Sections run in this order.
+const SECTIONS: readonly Section[] = [matmulSection, fusionSection, optimizerSection, overheadSection];
 
 function shapeLabel(form: Form, s: { B: number; IN: number; OUT: number }): string {
   if (form === 'forward') return `forward     ${s.B}x${s.IN}->${s.OUT}`;

@@ -25,6 +25,11 @@ export interface GpuContext {
   readonly lostMessage: string | undefined;
   /** Resolves when the device is lost for any reason other than our own `close()`. */
   lost: Promise<string>;
+  /**
+   * Whether awaiting GPU work busy-waits on the main thread (Dawn in Node polls in a setImmediate
+   * loop), so waits should sleep first (src/gpu/idle-wait.ts). Browsers wait without spinning.
+   */
+  readonly busyWaits: boolean;
   close(): void;
 }
 
@@ -141,6 +146,7 @@ export async function openGpu(options: OpenGpuOptions = {}): Promise<GpuContext>
     device,
     adapter,
     report,
+    busyWaits: runtime === 'node',
     get isLost() {
       return lostMessage !== undefined;
     },

@@ -3,6 +3,7 @@
 // the compiled pipelines.
 import { adapterName, type GpuContext } from '../gpu/device.ts';
 import { BufferArena } from '../gpu/arena.ts';
+import { IdleWaiter } from '../gpu/idle-wait.ts';
 import { KernelCache } from '../gpu/program.ts';
 import type { StepParams } from '../gpu/step-params.ts';
 import type { ImageSet } from '../data/dataset.ts';
@@ -93,6 +94,8 @@ class GpuEngine implements TrainingEngine {
   readonly trainCount: number;
   readonly batchSize: number;
   readonly stepsPerSubmit: number;
+  private readonly trainWait: IdleWaiter;
+  private readonly evalWait: IdleWaiter;
 
   constructor(
     private readonly session: GpuSession,
@@ -107,6 +110,8 @@ class GpuEngine implements TrainingEngine {
     this.trainCount = session.sets.train.count;
     this.batchSize = options.batchSize;
     this.stepsPerSubmit = options.stepsPerSubmit;
+    this.trainWait = new IdleWaiter(session.gpu.busyWaits);
+    this.evalWait = new IdleWaiter(session.gpu.busyWaits);
   }
 
   setOrder(order: Uint32Array): void {
@@ -116,11 +121,12 @@ class GpuEngine implements TrainingEngine {
   async runSteps(steps: readonly StepParams[]): Promise<void> {
     this.throwIfLost();
     this.plan.submit(steps);
+    this.trainWait.submitted(steps.length);
   }
 
   readRecords(from: number, count: number): Promise<StepRecords> {
     this.throwIfLost();
-    return this.plan.readRecords(from, count);
+    return this.trainWait.wait(() => this.plan.readRecords(from, count));
   }
 
   firstNonFiniteStep(): Promise<number> {
@@ -135,7 +141,9 @@ class GpuEngine implements TrainingEngine {
     const plan = this.evalPlans[set];
     if (!plan) throw new Error(`no ${set} set was given to this engine`);
     this.throwIfLost();
-    return plan.run();
+    plan.submit();
+    this.evalWait.submitted(1);
+    return this.evalWait.wait(() => plan.collect());
   }
 
   readParams(): Promise<Float32Array> {

@@ -297,12 +297,22 @@ export class EvalPlan {
   }
 
   async run(): Promise<EvalResult> {
+    this.submit();
+    return this.collect();
+  }
+
+  /** Queues a pass over the whole set. */
+  submit(): void {
     const { device } = this.ctx;
     const encoder = device.createCommandEncoder({ label: `evaluate ${this.data.name}` });
     const pass = encoder.beginComputePass({ label: `evaluate ${this.data.name}` });
     for (let batch = 0; batch < this.ring.slots; batch++) encodeDispatches(pass, this.dispatches, batch);
     pass.end();
     device.queue.submit([encoder.finish()]);
+  }
+
+  /** Waits for the pass submitted last and sums its records. */
+  async collect(): Promise<EvalResult> {
     const { lossSum, correct } = recordsFrom(await this.readback.read(this.records));
     const predictions = new Uint32Array(await this.readback.read(this.predictions));
     let loss = 0;
