@@ -28,17 +28,30 @@ export class IdleWaiter {
 
   /** Runs `wait` (a readback that resolves when the submitted work is done), sleeping first if worthwhile. */
   async wait<T>(wait: () => Promise<T>): Promise<T> {
+    let slept = false;
     if (this.enabled && this.msPerUnit !== undefined && this.pendingUnits > 0) {
       const remaining = this.fraction * this.pendingUnits * this.msPerUnit - (performance.now() - this.pendingSince);
-      if (remaining > 1) await sleep(remaining);
+      if (remaining > 1) {
+        await sleep(remaining);
+        slept = true;
+      }
     }
+    const woke = performance.now();
     const result = await wait();
+    const done = performance.now();
     if (this.pendingUnits > 0) {
-      const sample = (performance.now() - this.pendingSince) / this.pendingUnits;
-      // A running average: one slow or fast round (a busy machine) does not derail it.
-      this.msPerUnit = this.msPerUnit === undefined ? sample : 0.7 * this.msPerUnit + 0.3 * sample;
+      if (slept && done - woke < OVERSLEPT_MS) {
+        // The work was already done when we woke: we only know it took less than we thought.
+        this.msPerUnit! *= 0.75;
+      } else {
+        const sample = (done - this.pendingSince) / this.pendingUnits;
+        this.msPerUnit = this.msPerUnit === undefined ? sample : 0.5 * this.msPerUnit + 0.5 * sample;
+      }
       this.pendingUnits = 0;
     }
     return result;
   }
 }
+
+/** A wait this short after waking means the GPU had finished while we slept. */
+const OVERSLEPT_MS = 1;
