@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages for webgpu-mlp on Debian/Ubuntu (needs root). Does nothing when a WebGPU adapter
-# already works. Without a GPU, Dawn needs the Vulkan loader and Mesa's software Vulkan driver
-# (lavapipe); bookworm's own Mesa 22.3 is rejected by Dawn, so on bookworm it comes from backports.
+# already works and Chromium is installed. Without a GPU, Dawn needs the Vulkan loader and Mesa's
+# software Vulkan driver (lavapipe); bookworm's own Mesa 22.3 is rejected by Dawn, so on bookworm it
+# comes from backports. Chromium is the browser the demo's end-to-end test drives (test/browser/).
 #
-#   scripts/setup-system.sh            Vulkan loader + lavapipe (what training and tests need)
+#   scripts/setup-system.sh            Vulkan loader + lavapipe, and Chromium (what training and tests need)
 #   scripts/setup-system.sh --bench    also NumPy and PyTorch with OpenBLAS, the peers `npm run bench` compares with
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,13 +32,17 @@ adapter_works() {
   fi
 }
 
+chromium_present() {
+  [ -x /usr/bin/chromium ]
+}
+
 bench_packages_present() {
   [ "$want_bench" = 0 ] && return 0
   /usr/bin/python3 -c 'import numpy, torch' >/dev/null 2>&1 && ldconfig -p | grep -q libopenblas
 }
 
-if adapter_works && bench_packages_present; then
-  say "a WebGPU adapter works$([ "$want_bench" = 1 ] && echo ' and the benchmark peers are installed'); nothing to do"
+if adapter_works && chromium_present && bench_packages_present; then
+  say "a WebGPU adapter works, Chromium is installed$([ "$want_bench" = 1 ] && echo ' and the benchmark peers are installed'); nothing to do"
   exit 0
 fi
 
@@ -49,7 +54,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "setup-system: no apt-get here. Install a Vulkan loader and a Vulkan driver (Mesa >= 23 lavapipe without a GPU) with your system's package manager." >&2
+  echo "setup-system: no apt-get here. Install a Vulkan loader and a Vulkan driver (Mesa >= 23 lavapipe without a GPU), and Chromium (the browser test expects /usr/bin/chromium, or set CHROMIUM_PATH), with your system's package manager." >&2
   exit 1
 fi
 
@@ -76,6 +81,10 @@ if ! adapter_works; then
   say "installing the Vulkan loader and Mesa's lavapipe"
   apt-get install -y -qq --no-install-recommends libvulkan1 >/dev/null
   apt-get install -y -qq --no-install-recommends "${mesa_target[@]}" mesa-vulkan-drivers >/dev/null
+fi
+if ! chromium_present; then
+  say "installing Chromium (the demo's browser test drives it)"
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 if [ "$want_bench" = 1 ]; then
   say "installing NumPy and PyTorch with OpenBLAS (benchmark peers)"

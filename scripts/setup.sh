@@ -2,9 +2,13 @@
 # Everything a fresh clone needs before training or testing; fast and silent when all is in place.
 # Run automatically before `npm run train` and `npm test` (npm's pre-scripts).
 #   1. npm dependencies (npm ci) when node_modules is missing or older than package-lock.json
-#   2. a WebGPU adapter: system packages via scripts/setup-system.sh when none works
+#   2. a WebGPU adapter, and with --browser (before `npm test`) Chromium for the demo's browser test:
+#      system packages via scripts/setup-system.sh when either is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+need_browser=0
+[ "${1:-}" = --browser ] && need_browser=1
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (npm ci)"
@@ -13,5 +17,8 @@ fi
 
 if ! node scripts/probe-adapter.mjs >/dev/null 2>&1; then
   echo "setup: no WebGPU adapter yet; installing system packages"
+  bash scripts/setup-system.sh
+elif [ "$need_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  echo "setup: no Chromium for the browser test yet; installing system packages"
   bash scripts/setup-system.sh
 fi
