@@ -12,13 +12,33 @@ struct Params {
 @group(0) @binding(0) var<uniform> config: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;                 // lr
 @group(0) @binding(2) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;   // [count] all weights, then all biases
-@group(0) @binding(4) var<storage, read> grads: array<f32>;          // [count]
-@group(0) @binding(5) var<storage, read_write> sum_sq: array<f32>;   // [count] G, the running Σ g²
+// [count] each: all weights, then all biases. The vec4 views of the same bindings serve main_vec4.
+@group(0) @binding(3) var<storage, read_write> params: array<f32>;
+@group(0) @binding(4) var<storage, read> grads: array<f32>;
+@group(0) @binding(5) var<storage, read_write> sum_sq: array<f32>;   // G, the running Σ g²
+@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> sum_sq4: array<vec4<f32>>;
 
-// A grid-stride loop (see activation.wgsl: the host caps the workgroups, any count works). Once a
-// loss has gone non-finite every later step leaves all state as it is.
+// Grid-stride loops, as in optimizer_adam.wgsl (main_vec4 when count and weights_end are multiples
+// of 4). Once a loss has gone non-finite every later step leaves all state as it is.
 override WORKGROUP_SIZE: u32 = 256u;
+
+struct Adagrad4 {
+  w: vec4<f32>,
+  sum_sq: vec4<f32>,
+}
+
+// The update of four elements; `decay` is λ for weights and 0 for biases.
+fn adagrad_update(w: vec4<f32>, grad: vec4<f32>, sum_sq_in: vec4<f32>, decay: vec4<f32>) -> Adagrad4 {
+  let g = grad + decay * w;
+  let G = sum_sq_in + g * g;
+  return Adagrad4(w - step.lr * g / (sqrt(G) + config.eps), G);
+}
+
+fn decay_at(i: u32) -> f32 {
+  return select(0.0, config.weight_decay, i < config.weights_end);
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -26,10 +46,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   for (var i = gid.x; i < config.count; i += nwg.x * WORKGROUP_SIZE) {
-    let w = params[i];
-    let g = grads[i] + select(0.0, config.weight_decay, i < config.weights_end) * w;
-    let G = sum_sq[i] + g * g;
-    sum_sq[i] = G;
-    params[i] = w - step.lr * g / (sqrt(G) + config.eps);
+    let s = adagrad_update(vec4(params[i]), vec4(grads[i]), vec4(sum_sq[i]), vec4(decay_at(i)));
+    params[i] = s.w.x;
+    sum_sq[i] = s.sum_sq.x;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (status[0] != 0u) {
+    return;
+  }
+  for (var i = gid.x; i < config.count / 4u; i += nwg.x * WORKGROUP_SIZE) {
+    let s = adagrad_update(params4[i], grads4[i], sum_sq4[i], vec4(decay_at(4u * i)));
+    params4[i] = s.w;
+    sum_sq4[i] = s.sum_sq;
   }
 }

@@ -20,15 +20,46 @@ struct Params {
 @group(0) @binding(0) var<uniform> config: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;                    // lr, bias_correction1/2
 @group(0) @binding(2) var<storage, read> status: array<u32>;            // status[0] ≠ 0: a loss went non-finite
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;      // [count] all weights, then all biases
-@group(0) @binding(4) var<storage, read> grads: array<f32>;             // [count]
-@group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;     // [count] m
-@group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;  // [count] v
+// [count] each: all weights, then all biases. The vec4 views of the same bindings serve main_vec4.
+@group(0) @binding(3) var<storage, read_write> params: array<f32>;
+@group(0) @binding(4) var<storage, read> grads: array<f32>;
+@group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;     // m
+@group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;  // v
+@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> exp_avg4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> exp_avg_sq4: array<vec4<f32>>;
 
-// A grid-stride loop (see activation.wgsl: the host caps the workgroups, any count works). Once a
-// loss has gone non-finite every later step leaves all state as it is.
+// Grid-stride loops (see activation.wgsl: the host caps the workgroups, any count works). Once a
+// loss has gone non-finite every later step leaves all state as it is. main_vec4 moves four
+// elements per load (a software adapter pays per load, not per byte: bench/RESULTS.md); the host
+// uses it when count and weights_end are multiples of 4, as the parameter layout's always are.
 override WORKGROUP_SIZE: u32 = 256u;
 override DECOUPLED: bool = false;
+
+struct Adam4 {
+  w: vec4<f32>,
+  m: vec4<f32>,
+  v: vec4<f32>,
+}
+
+// The update of four elements; `decay` is λ for weights and 0 for biases.
+fn adam_update(w_in: vec4<f32>, g_in: vec4<f32>, m_in: vec4<f32>, v_in: vec4<f32>, decay: vec4<f32>) -> Adam4 {
+  var w = w_in;
+  var g = g_in;
+  if (DECOUPLED) {
+    w -= step.lr * decay * w;
+  } else {
+    g += decay * w;
+  }
+  let m = config.beta1 * m_in + config.one_minus_beta1 * g;
+  let v = config.beta2 * v_in + config.one_minus_beta2 * g * g;
+  return Adam4(w - step.lr * (m / step.bias_correction1) / (sqrt(v / step.bias_correction2) + config.eps), m, v);
+}
+
+fn decay_at(i: u32) -> f32 {
+  return select(0.0, config.weight_decay, i < config.weights_end);
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -36,18 +67,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   for (var i = gid.x; i < config.count; i += nwg.x * WORKGROUP_SIZE) {
-    let decay = select(0.0, config.weight_decay, i < config.weights_end);
-    var w = params[i];
-    var g = grads[i];
-    if (DECOUPLED) {
-      w -= step.lr * decay * w;
-    } else {
-      g += decay * w;
-    }
-    let m = config.beta1 * exp_avg[i] + config.one_minus_beta1 * g;
-    let v = config.beta2 * exp_avg_sq[i] + config.one_minus_beta2 * g * g;
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    params[i] = w - step.lr * (m / step.bias_correction1) / (sqrt(v / step.bias_correction2) + config.eps);
+    let s = adam_update(vec4(params[i]), vec4(grads[i]), vec4(exp_avg[i]), vec4(exp_avg_sq[i]), vec4(decay_at(i)));
+    params[i] = s.w.x;
+    exp_avg[i] = s.m.x;
+    exp_avg_sq[i] = s.v.x;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (status[0] != 0u) {
+    return;
+  }
+  for (var i = gid.x; i < config.count / 4u; i += nwg.x * WORKGROUP_SIZE) {
+    let s = adam_update(params4[i], grads4[i], exp_avg4[i], exp_avg_sq4[i], vec4(decay_at(4u * i)));
+    params4[i] = s.w;
+    exp_avg4[i] = s.m;
+    exp_avg_sq4[i] = s.v;
   }
 }

@@ -1,7 +1,7 @@
 // SGD over the whole flat parameter buffer, one dispatch per step (PyTorch's torch.optim.SGD):
-//   sgd (entry point sgd):            g = grad + λw;  w −= lr·g
-//   momentum (entry point momentum):  g = grad + λw;  v = μv + g;  w −= lr·v
-//   nesterov (momentum, NESTEROV):    g = grad + λw;  v = μv + g;  w −= lr·(g + μv)
+//   sgd (entry points sgd, sgd_vec4):            g = grad + λw;  w −= lr·g
+//   momentum (entry points momentum, momentum_vec4): g = grad + λw;  v = μv + g;  w −= lr·v
+//   nesterov (momentum, NESTEROV):               g = grad + λw;  v = μv + g;  w −= lr·(g + μv)
 // λ applies to the weights only (elements before weights_end), never to biases.
 // Prepend step_params.wgsl.
 struct Params {
@@ -14,20 +14,39 @@ struct Params {
 @group(0) @binding(0) var<uniform> config: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;                 // lr
 @group(0) @binding(2) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;   // [count] all weights, then all biases
-@group(0) @binding(4) var<storage, read> grads: array<f32>;          // [count]
-@group(0) @binding(5) var<storage, read_write> velocity: array<f32>; // [count] (momentum only)
+// [count] each: all weights, then all biases. The vec4 views of the same bindings serve the *_vec4
+// entry points.
+@group(0) @binding(3) var<storage, read_write> params: array<f32>;
+@group(0) @binding(4) var<storage, read> grads: array<f32>;
+@group(0) @binding(5) var<storage, read_write> velocity: array<f32>; // (momentum only)
+@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> velocity4: array<vec4<f32>>;
 
-// A grid-stride loop (see activation.wgsl: the host caps the workgroups, any count works). Once a
-// loss has gone non-finite every later step leaves all state as it is, so the parameters stay at
-// their last finite values for the host to report (and a checkpoint to keep).
+// Grid-stride loops, as in optimizer_adam.wgsl (the *_vec4 entry points when count and weights_end
+// are multiples of 4). Once a loss has gone non-finite every later step leaves all state as it is,
+// so the parameters stay at their last finite values for the host to report (and a checkpoint to keep).
 override WORKGROUP_SIZE: u32 = 256u;
 override NESTEROV: bool = false;
 
-/** The gradient with L2 weight decay (weights only). */
-fn decayed_grad(i: u32) -> f32 {
-  let decay = select(0.0, config.weight_decay, i < config.weights_end);
-  return grads[i] + decay * params[i];
+struct Momentum4 {
+  w: vec4<f32>,
+  v: vec4<f32>,
+}
+
+// The gradient with L2 weight decay; `decay` is λ for weights and 0 for biases.
+fn decayed(w: vec4<f32>, grad: vec4<f32>, decay: vec4<f32>) -> vec4<f32> {
+  return grad + decay * w;
+}
+
+fn momentum_update(w: vec4<f32>, grad: vec4<f32>, v_in: vec4<f32>, decay: vec4<f32>) -> Momentum4 {
+  let g = decayed(w, grad, decay);
+  let v = config.momentum * v_in + g;
+  return Momentum4(w - step.lr * select(v, g + config.momentum * v, NESTEROV), v);
+}
+
+fn decay_at(i: u32) -> f32 {
+  return select(0.0, config.weight_decay, i < config.weights_end);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -36,7 +55,19 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     return;
   }
   for (var i = gid.x; i < config.count; i += nwg.x * WORKGROUP_SIZE) {
-    params[i] -= step.lr * decayed_grad(i);
+    let w = params[i];
+    params[i] = w - step.lr * decayed(vec4(w), vec4(grads[i]), vec4(decay_at(i))).x;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sgd_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (status[0] != 0u) {
+    return;
+  }
+  for (var i = gid.x; i < config.count / 4u; i += nwg.x * WORKGROUP_SIZE) {
+    let w = params4[i];
+    params4[i] = w - step.lr * decayed(w, grads4[i], vec4(decay_at(4u * i)));
   }
 }
 
@@ -46,9 +77,20 @@ fn momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   for (var i = gid.x; i < config.count; i += nwg.x * WORKGROUP_SIZE) {
-    let g = decayed_grad(i);
-    let v = config.momentum * velocity[i] + g;
-    velocity[i] = v;
-    params[i] -= step.lr * select(v, g + config.momentum * v, NESTEROV);
+    let s = momentum_update(vec4(params[i]), vec4(grads[i]), vec4(velocity[i]), vec4(decay_at(i)));
+    params[i] = s.w.x;
+    velocity[i] = s.v.x;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn momentum_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (status[0] != 0u) {
+    return;
+  }
+  for (var i = gid.x; i < config.count / 4u; i += nwg.x * WORKGROUP_SIZE) {
+    let s = momentum_update(params4[i], grads4[i], velocity4[i], vec4(decay_at(4u * i)));
+    params4[i] = s.w;
+    velocity4[i] = s.v;
   }
 }

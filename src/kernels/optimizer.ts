@@ -42,19 +42,31 @@ const common = [
 const includes = [stepParamsWgsl];
 const stateBindings = (kind: OptimizerKind) => optimizerStateNames(kind).map((name) => ({ name, kind: 'write' }) as const);
 
-const SGD: KernelDef = { name: 'optimizer_sgd', source: sgdWgsl, includes, entryPoint: 'sgd', bindings: common };
-const MOMENTUM: KernelDef = {
-  name: 'optimizer_momentum',
-  source: sgdWgsl,
-  includes,
-  entryPoint: 'momentum',
-  bindings: [...common, ...stateBindings('momentum')],
-};
-const ADAGRAD: KernelDef = { name: 'optimizer_adagrad', source: adagradWgsl, includes, bindings: [...common, ...stateBindings('adagrad')] };
-const ADAM: KernelDef = { name: 'optimizer_adam', source: adamWgsl, includes, bindings: [...common, ...stateBindings('adam')] };
+/** Each optimizer's kernel in two forms: scalar (any count) and vec4 (see `vec4Ready`). */
+function defs(name: string, source: string, entryPoint: string, bindings: KernelDef['bindings']): Record<'scalar' | 'vec4', KernelDef> {
+  return {
+    scalar: { name, source, includes, entryPoint, bindings },
+    vec4: { name: `${name}_vec4`, source, includes, entryPoint: `${entryPoint}_vec4`, bindings },
+  };
+}
+
+const SGD = defs('optimizer_sgd', sgdWgsl, 'sgd', common);
+const MOMENTUM = defs('optimizer_momentum', sgdWgsl, 'momentum', [...common, ...stateBindings('momentum')]);
+const ADAGRAD = defs('optimizer_adagrad', adagradWgsl, 'main', [...common, ...stateBindings('adagrad')]);
+const ADAM = defs('optimizer_adam', adamWgsl, 'main', [...common, ...stateBindings('adam')]);
+
+/**
+ * Whether the vec4 entry points apply: four elements per load, which a software adapter rewards
+ * (it pays per load, bench/RESULTS.md). Needs counts that are multiples of 4 and 16-byte aligned
+ * bindings; the parameter layout (64-element aligned tensors) always gives both.
+ */
+function vec4Ready(io: OptimizerIo, dims: OptimizerDims): boolean {
+  const aligned = (r: BindingResource) => r instanceof GPUBuffer || (r.offset ?? 0) % 16 === 0;
+  return dims.count % 4 === 0 && dims.weightsEnd % 4 === 0 && [io.params, io.grads, ...io.state].every(aligned);
+}
 
 /** The kernel, its override constants and its static uniform for one optimizer configuration. */
-function variant(c: OptimizerConfig, dims: OptimizerDims): { def: KernelDef; constants: Record<string, number>; uniform: Uint8Array } {
+function variant(c: OptimizerConfig, dims: OptimizerDims): { defs: Record<'scalar' | 'vec4', KernelDef>; constants: Record<string, number>; uniform: Uint8Array } {
   const shape = [
     ['u32', dims.count],
     ['u32', dims.weightsEnd],
@@ -62,16 +74,16 @@ function variant(c: OptimizerConfig, dims: OptimizerDims): { def: KernelDef; con
   ] as const;
   switch (c.kind) {
     case 'sgd':
-      return { def: SGD, constants: {}, uniform: packUniform([...shape, ['f32', 0]]) };
+      return { defs: SGD, constants: {}, uniform: packUniform([...shape, ['f32', 0]]) };
     case 'momentum':
     case 'nesterov':
-      return { def: MOMENTUM, constants: { NESTEROV: Number(c.kind === 'nesterov') }, uniform: packUniform([...shape, ['f32', c.momentum]]) };
+      return { defs: MOMENTUM, constants: { NESTEROV: Number(c.kind === 'nesterov') }, uniform: packUniform([...shape, ['f32', c.momentum]]) };
     case 'adagrad':
-      return { def: ADAGRAD, constants: {}, uniform: packUniform([...shape, ['f32', c.eps]]) };
+      return { defs: ADAGRAD, constants: {}, uniform: packUniform([...shape, ['f32', c.eps]]) };
     case 'adam':
     case 'adamw':
       return {
-        def: ADAM,
+        defs: ADAM,
         constants: { DECOUPLED: Number(c.kind === 'adamw') },
         uniform: packUniform([...shape, ['f32', c.beta1], ['f32', c.beta2], ['f32', 1 - c.beta1], ['f32', 1 - c.beta2], ['f32', c.eps]]),
       };
@@ -86,13 +98,14 @@ export async function optimizerUpdate(ctx: KernelContext, io: OptimizerIo, dims:
   const { config } = dims;
   const slots = optimizerStateSlots(config.kind);
   if (io.state.length !== slots) throw new RangeError(`optimizer '${config.kind}' needs ${slots} state arrays, got ${io.state.length}`);
-  const { def, constants, uniform } = variant(config, dims);
-  const kernel = await ctx.cache.compile(def, { ...constants, WORKGROUP_SIZE: ELEMENTWISE_WORKGROUP_SIZE });
+  const { defs, constants, uniform } = variant(config, dims);
+  const vec4 = vec4Ready(io, dims);
+  const kernel = await ctx.cache.compile(vec4 ? defs.vec4 : defs.scalar, { ...constants, WORKGROUP_SIZE: ELEMENTWISE_WORKGROUP_SIZE });
   const state = Object.fromEntries(optimizerStateNames(config.kind).map((name, s) => [name, io.state[s]]));
   return bindKernel(
     ctx.device,
     kernel,
     { config: ctx.arena.uniform(`${kernel.label} config`, uniform), step: io.step, status: io.status, params: io.params, grads: io.grads, ...state },
-    elementwiseWorkgroups(ctx, dims.count),
+    elementwiseWorkgroups(ctx, vec4 ? dims.count / 4 : dims.count),
   );
 }

@@ -66,6 +66,8 @@ async function runOnGpu(run: Run, freezeAfter?: number) {
     const io = { params: paramsBuffer, grads: elementView(gradsBuffer, k * stride, run.count), state, status, step: ring.buffer };
     dispatches.push(await optimizerUpdate(ctx, io, dims));
   }
+  // Counts that are multiples of 4 take the vec4 entry point, others the scalar one.
+  expect(dispatches[0].label.includes('_vec4')).toBe(run.count % 4 === 0);
   const submit = async (from: number, to: number) =>
     expectNoGpuErrors(device, async () => {
       const encoder = device.createCommandEncoder();
@@ -105,16 +107,17 @@ function compareRuns(gpu: { params: Float32Array; state: Float32Array[] }, cpu: 
 describe('optimizerUpdate', () => {
   for (const kind of OPTIMIZERS) {
     for (const weightDecay of [0, 0.05]) {
-      // 1000 elements: 4 workgroups, the last partial; weights end mid-buffer (as biases follow them).
-      it(`${kind}, weight decay ${weightDecay}, ${STEPS} steps in one submit`, async () => {
+      // 1000 elements (a multiple of 4: the vec4 entry point), weights ending mid-buffer (as biases follow them).
+      it(`${kind}, weight decay ${weightDecay}, ${STEPS} steps in one submit (vec4)`, async () => {
         const run = { config: optimizerConfig(kind, { weightDecay }), count: 1000, weightsEnd: 640 };
         compareRuns(await runOnGpu(run), runOnCpu(run));
       });
     }
 
     for (const variant of ['cpu', 'gpu'] as const) {
-      // 70001 elements: the 'cpu' variant's 8 × 256 invocations loop over them 35 times.
-      it(`${kind}, 70001 elements, non-default hyperparameters, ${variant} variant`, async () => {
+      // 70001 elements (not a multiple of 4: the scalar entry point); the 'cpu' variant's 8 × 256
+      // invocations loop over them 35 times.
+      it(`${kind}, 70001 elements, non-default hyperparameters, ${variant} variant (scalar)`, async () => {
         const config = optimizerConfig(kind, { weightDecay: 0.01, momentum: 0.8, beta1: 0.85, beta2: 0.99, eps: 1e-6 });
         const run = { config, count: 70001, weightsEnd: 65536, variant };
         compareRuns(await runOnGpu(run), runOnCpu(run));
