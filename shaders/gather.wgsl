@@ -13,9 +13,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read> indices: array<u32>;   // [N] the epoch's permutation
 @group(0) @binding(5) var<storage, read_write> x: array<f32>;   // [B, IN]
 @group(0) @binding(6) var<storage, read_write> y: array<u32>;   // [B]
+@group(0) @binding(5) var<storage, read_write> x4: array<vec4<f32>>;  // x as [B, IN/4] vec4 (main_vec4)
 
 // A grid-stride loop over the elements of x (flat index e = r·IN + k; see activation.wgsl: the host
 // caps the workgroups, any size works); the invocations that visit e < B also write label e.
+// main_vec4 does the same four pixels at a time (one image word, one vec4 store) when IN is a
+// multiple of 4, as for MNIST: a software adapter pays per load and store, not per byte.
 override WORKGROUP_SIZE: u32 = 256u;
 
 // b / 255 correctly rounded to f32, for a byte b. f32(b) / 255.0 is not exact everywhere (WebGPU
@@ -45,10 +48,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       value = byte_to_unit(b);
     }
     x[e] = value;
-    if (e < step.rows) {
-      y[e] = labels[indices[step.batch_start + e]];
-    } else if (e < params.B) {
-      y[e] = 0u;
+    write_label(e);
+  }
+}
+
+// Label e of the batch, by the invocations whose flat index e is below B.
+fn write_label(e: u32) {
+  if (e < step.rows) {
+    y[e] = labels[indices[step.batch_start + e]];
+  } else if (e < params.B) {
+    y[e] = 0u;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let words = params.IN / 4u;  // image words (and x vec4s) per row
+  for (var e = gid.x; e < params.B * words; e += nwg.x * WORKGROUP_SIZE) {
+    let r = e / words;
+    var value = vec4(0.0);
+    if (r < step.rows) {
+      let word = images[indices[step.batch_start + r] * words + (e - r * words)];
+      value = vec4(byte_to_unit(word & 0xffu), byte_to_unit((word >> 8u) & 0xffu), byte_to_unit((word >> 16u) & 0xffu), byte_to_unit(word >> 24u));
     }
+    x4[e] = value;
+    write_label(e);
   }
 }

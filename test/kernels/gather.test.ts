@@ -64,6 +64,7 @@ const CASES: Case[] = [
   { N: 50, IN: 100, B: 37, batchStart: 0, rows: 37 },
   { N: 50, IN: 37, B: 37, batchStart: 13, rows: 37 }, // IN not a multiple of 4: images straddle words
   { N: 61, IN: 785, B: 32, batchStart: 40, rows: 21 }, // a short last batch: 11 padding rows
+  { N: 61, IN: 28, B: 32, batchStart: 40, rows: 21 }, // the same with the vec4 entry point (IN % 4 = 0)
   { N: 3, IN: 1, B: 5, batchStart: 1, rows: 2 },
   { N: 300, IN: 784, B: 128, batchStart: 128, rows: 128 },
   // More elements than the 'gpu' variant's 4096 × 256 invocations: its grid-stride loop goes round.
