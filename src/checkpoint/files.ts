@@ -2,13 +2,24 @@
 // point leaves either the previous file or the complete new one, never a torn file that a later
 // `--resume` would choke on.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type DecodeOptions } from './checkpoint.ts';
 
 /** Temporary files start with this, beside their target: `.<name>.<random>.tmp`. */
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Removes the temporary files a killed writeFileAtomic left beside `path` (a SIGKILL between
+ * opening and renaming leaves one). Only for a target no other process is writing.
+ */
+export async function removeStaleTempFiles(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => []);
+  const stale = names.filter((name) => name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length)));
+  await Promise.all(stale.map((name) => unlink(join(dirname(path), name)).catch(() => {})));
 }
 
 /** Makes the directory entry (the rename) durable. Directories cannot be opened for fsync on Windows. */

@@ -7,7 +7,10 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function parseNumber(text: string): number {
   if (!NUMBER.test(text.trim())) throw new InvalidArgumentError(`expected a number, found "${text}"`);
-  return Number(text);
+  const value = Number(text);
+  // 1e999 matches the pattern but is Infinity, which no flag accepts.
+  if (!Number.isFinite(value)) throw new InvalidArgumentError(`expected a finite number, found "${text}"`);
+  return value;
 }
 
 export function parseInteger(text: string): number {

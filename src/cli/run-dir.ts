@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../checkpoint/files.ts';
+import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint, writeFileAtomic } from '../checkpoint/files.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import { epochsToCsv, epochsToJsonl } from '../train/metrics.ts';
 import type { EpochRecord } from '../train/trainer.ts';
@@ -38,6 +38,11 @@ export function defaultRunName(layers: readonly number[], now = new Date()): str
   return `${stamp}-${layers.join('-')}`;
 }
 
+/** The run files present in `dir`. */
+function runFilesIn(dir: string): string[] {
+  return Object.values(RUN_FILES).filter((file) => existsSync(join(dir, file)));
+}
+
 export class RunDirectory {
   private stepLines: string[] = [];
 
@@ -49,24 +54,30 @@ export class RunDirectory {
    */
   static async create(path: string, options: { overwrite: boolean }): Promise<RunDirectory> {
     const dir = resolve(path);
-    const ours = Object.values(RUN_FILES).filter((file) => existsSync(join(dir, file)));
-    if (ours.length > 0) {
-      if (!options.overwrite) {
-        const finished = ours.includes(RUN_FILES.summary);
-        throw new RunDirError(
-          finished
-            ? `${dir} already holds a finished run; choose another --run-dir or pass --overwrite to replace it`
-            : `${dir} holds an unfinished run; continue it with --resume ${path}, or pass --overwrite to start over`,
-        );
-      }
-      await Promise.all(ours.map((file) => rm(join(dir, file), { force: true })));
-    }
+    RunDirectory.checkNew(path, options);
+    await Promise.all(runFilesIn(dir).map((file) => rm(join(dir, file), { force: true })));
     mkdirSync(dir, { recursive: true });
-    return new RunDirectory(dir);
+    const run = new RunDirectory(dir);
+    await run.removeStaleTempFiles();
+    return run;
+  }
+
+  /** Throws as `create` would, touching nothing: to refuse early, before any work. */
+  static checkNew(path: string, options: { overwrite: boolean }): void {
+    const dir = resolve(path);
+    const ours = runFilesIn(dir);
+    if (ours.length > 0 && !options.overwrite) {
+      const finished = ours.includes(RUN_FILES.summary);
+      throw new RunDirError(
+        finished
+          ? `${dir} already holds a finished run; choose another --run-dir or pass --overwrite to replace it`
+          : `${dir} holds an unfinished run; continue it with --resume ${path}, or pass --overwrite to start over`,
+      );
+    }
   }
 
   /** Opens an unfinished run to continue it. */
-  static resume(path: string): RunDirectory {
+  static async resume(path: string): Promise<RunDirectory> {
     const dir = resolve(path);
     if (!existsSync(join(dir, RUN_FILES.last))) {
       throw new RunDirError(`${dir}: no ${RUN_FILES.last} to resume from (is this a run directory?)`);
@@ -74,7 +85,14 @@ export class RunDirectory {
     if (existsSync(join(dir, RUN_FILES.summary))) {
       throw new RunDirError(`${dir}: this run has finished (${RUN_FILES.summary} exists); there is nothing to resume`);
     }
-    return new RunDirectory(dir);
+    const run = new RunDirectory(dir);
+    await run.removeStaleTempFiles();
+    return run;
+  }
+
+  /** Temporary files of writes a killed process left (each file is written atomically, via one). */
+  private async removeStaleTempFiles(): Promise<void> {
+    await Promise.all(Object.values(RUN_FILES).map((file) => removeStaleTempFiles(join(this.path, file))));
   }
 
   /** Keeps the step losses already written up to step `t` (a resumed run rewrites the rest). */

@@ -1,5 +1,11 @@
 // `webgpu-mlp train`: load and split the data, build the engine, train with checkpoints and
 // metrics in a run directory, restore the best validation weights, and test once at the end.
+//
+// What it does when things go wrong: bad flags, data or checkpoints are refused before anything is
+// written (an existing run is cleared, with --overwrite, only once the new one is ready to start);
+// Ctrl-C or SIGTERM finishes the steps in flight, saves a resumable last.safetensors and exits 130;
+// divergence and a lost device stop the run with a message and exit 1, leaving the last checkpoint
+// saved (every checkpoint is written atomically and holds only finite values).
 import type { Command } from 'commander';
 import { CheckpointError, type Checkpoint } from '../checkpoint/checkpoint.ts';
 import { adapterName } from '../gpu/device.ts';
@@ -8,9 +14,10 @@ import { classCount, describeSpec } from '../model/spec.ts';
 import { paramLayout } from '../model/tensors.ts';
 import { configFromJson, type TrainConfig } from '../train/config.ts';
 import { createEngine, type EngineHandle } from '../train/create-engine.ts';
+import { DeviceLostError } from '../train/gpu-engine.ts';
 import { confusionMatrix, perClassAccuracy } from '../train/metrics.ts';
 import { describeSchedule } from '../train/schedule.ts';
-import { runTrainer, type TrainerState, type TrainOutcome } from '../train/trainer.ts';
+import { runTrainer, type TrainerSnapshot, type TrainerState, type TrainOutcome } from '../train/trainer.ts';
 import { VERSION } from '../version.ts';
 import { prepareData } from './data.ts';
 import { describeInit } from './parse.ts';
@@ -25,6 +32,8 @@ export interface TrainCommandFlags extends TrainingFlags {
   overwrite?: boolean;
   resume?: string;
   json?: boolean;
+  /** Optimizer steps between mid-epoch checkpoints (0: at epoch ends only). */
+  checkpointEvery: number;
 }
 
 /** What a resumable checkpoint's "training" metadata holds. */
@@ -49,13 +58,23 @@ function trainerStateFrom(checkpoint: Checkpoint, source: string): TrainerState 
     throw new CheckpointError(`${source}: not a resumable checkpoint (no trainer state in its metadata)`);
   }
   if (!checkpoint.optimizer) throw new CheckpointError(`${source}: not a resumable checkpoint (no optimizer state)`);
+  if (checkpoint.config === undefined) throw new CheckpointError(`${source}: not a resumable checkpoint (no training config in its metadata)`);
   return trainer;
+}
+
+/** Where a saved trainer state stands, for messages: "after step 120 (epoch 3, step 20)". */
+function describeSaved(state: Pick<TrainerState, 'epoch' | 'step' | 't'>): string {
+  return `after step ${state.t} (${state.step === 0 ? `end of epoch ${state.epoch}` : `epoch ${state.epoch + 1}, step ${state.step}`})`;
 }
 
 export async function trainCommand(flags: TrainCommandFlags, command: Command): Promise<number> {
   const reporter = createReporter({ json: flags.json ?? false });
+  if (!(Number.isInteger(flags.checkpointEvery) && flags.checkpointEvery >= 0)) {
+    throw new UsageError(`--checkpoint-every must be an integer ≥ 0 (optimizer steps; 0 = at epoch ends only), found ${flags.checkpointEvery}`);
+  }
   let config: TrainConfig;
-  let run: RunDirectory;
+  let run: RunDirectory | undefined;
+  let newRun: { path: string; overwrite: boolean } | undefined;
   let resume: { checkpoint: Checkpoint; state: TrainerState; best?: Float32Array } | undefined;
 
   if (flags.resume) {
@@ -64,25 +83,28 @@ export async function trainCommand(flags: TrainCommandFlags, command: Command): 
       const names = [...changed, ...(flags.runDir ? ['runDir'] : []), ...(flags.overwrite ? ['overwrite'] : [])];
       throw new UsageError(`--resume continues a run with its saved settings; drop ${names.map((n) => '--' + n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
     }
-    run = RunDirectory.resume(flags.resume);
+    run = await RunDirectory.resume(flags.resume);
     const lastPath = run.file('last');
     const checkpoint = await run.loadCheckpoint('last');
-    config = configFromJson(checkpoint.config, lastPath);
     const state = trainerStateFrom(checkpoint, lastPath);
+    config = configFromJson(checkpoint.config, lastPath);
     await run.keepStepsUpTo(state.t);
     const best = state.best && run.has('best') ? (await run.loadCheckpoint('best')).params : undefined;
     resume = { checkpoint, state, best };
   } else {
     config = configFromFlags(flags);
-    run = await RunDirectory.create(flags.runDir ?? join('runs', defaultRunName(config.spec.layers)), { overwrite: flags.overwrite ?? false });
+    newRun = { path: flags.runDir ?? join('runs', defaultRunName(config.spec.layers)), overwrite: flags.overwrite ?? false };
+    RunDirectory.checkNew(newRun.path, newRun);
   }
 
   const data = await prepareData(config);
-  const initial = resume ? resume.checkpoint.params : initialParams(config.spec, config.init, config.seed);
+  const initial = () => (resume ? resume.checkpoint.params : initialParams(config.spec, config.init, config.seed));
   const handle = await createEngine(config, data, initial);
   try {
     if (resume) handle.engine.writeOptimizerState(resume.checkpoint.optimizer!.state);
-    return await trainWithEngine(config, handle, data, run, reporter, resume);
+    // Data and model are known good only now: an existing run is cleared (--overwrite) no earlier.
+    run ??= await RunDirectory.create(newRun!.path, newRun!);
+    return await trainWithEngine(config, handle, data, run, reporter, resume, flags.checkpointEvery);
   } finally {
     handle.close();
     reporter.close();
@@ -96,6 +118,7 @@ async function trainWithEngine(
   run: RunDirectory,
   reporter: Reporter,
   resume: { state: TrainerState; best?: Float32Array } | undefined,
+  checkpointEvery: number,
 ): Promise<number> {
   const { engine } = handle;
   const adapter = handle.gpu ? adapterName(handle.gpu.report) : engine.description;
@@ -125,62 +148,96 @@ async function trainWithEngine(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  handle.gpu?.lost.then((message) => {
-    reporter.message(message);
-    abort.abort();
-  });
+  // The trainer stops at its next call to the engine, which raises DeviceLostError (handled below).
+  handle.gpu?.lost.then(() => abort.abort());
 
   const started = performance.now();
-  const saveLast = async (state: TrainerState) =>
-    run.saveCheckpoint('last', checkpointOf(config, await engine.readParams(), await engine.readOptimizerState(), state));
-
-  let outcome: TrainOutcome;
-  try {
-    outcome = await runTrainer(
-      engine,
-      { ...config, progressPerEpoch: 10 },
-      {
-        progress: (event) => {
-          reporter.progress(event);
-          run.addStepLosses(event.firstStep, event.epoch, event.stepLosses);
-        },
-        epochEnd: async (record, state, improved) => {
-          reporter.epoch(record, improved);
-          await run.writeMetrics(state.history);
-          await run.flushSteps();
-          await saveLast(state);
-          if (improved) await run.saveCheckpoint('best', checkpointOf(config, await engine.readParams(), []));
-        },
-      },
-      { resume: resume?.state, bestParams: resume?.best, signal: abort.signal },
-    );
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-
-  if (handle.gpu?.isLost) {
-    reporter.message(`training stopped: ${handle.gpu.lostMessage}. The last checkpoint saved is ${run.file('last')}.`);
-    return 1;
-  }
-  if (outcome.reason === 'interrupted') {
+  // What last.safetensors holds: only ever a state the trainer checked to be finite.
+  let saved: Pick<TrainerState, 'epoch' | 'step' | 't'> | undefined = resume?.state;
+  const saveLast = async (state: TrainerState, snapshot: TrainerSnapshot) => {
     await run.flushSteps();
-    await saveLast(outcome.state);
-    reporter.message(`interrupted at epoch ${outcome.state.epoch + 1}, step ${outcome.state.step}; saved ${run.file('last')}`);
-    reporter.message(`continue with: webgpu-mlp train --resume ${run.path}`);
-    return 130;
-  }
-  if (outcome.reason === 'diverged') {
-    const { divergence } = outcome;
+    await run.saveCheckpoint('last', checkpointOf(config, snapshot.params, snapshot.optimizerState, state));
+    saved = { epoch: state.epoch, step: state.step, t: state.t };
+  };
+  const resumeHint = () => `continue with: webgpu-mlp train --resume ${run.path}`;
+
+  try {
+    let outcome: TrainOutcome;
+    try {
+      outcome = await runTrainer(
+        engine,
+        { ...config, progressPerEpoch: 10, checkpointEvery },
+        {
+          progress: (event) => {
+            reporter.progress(event);
+            run.addStepLosses(event.firstStep, event.epoch, event.stepLosses);
+          },
+          checkpoint: saveLast,
+          epochEnd: async (record, state, improved, snapshot) => {
+            reporter.epoch(record, improved);
+            await run.writeMetrics(state.history);
+            // Best before last: a resumable checkpoint that names a best epoch finds its weights saved.
+            if (improved) await run.saveCheckpoint('best', checkpointOf(config, snapshot.params, []));
+            await saveLast(state, snapshot);
+          },
+        },
+        { resume: resume?.state, bestParams: resume?.best, signal: abort.signal },
+      );
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
+    if (outcome.reason === 'interrupted') {
+      await saveLast(outcome.state, outcome.snapshot!);
+      reporter.message(`interrupted at epoch ${outcome.state.epoch + 1}, step ${outcome.state.step}; saved ${run.file('last')}`);
+      reporter.message(resumeHint());
+      return 130;
+    }
+    if (outcome.reason === 'diverged') {
+      const divergence = outcome.divergence!;
+      await run.flushSteps();
+      const what =
+        divergence.what === 'loss'
+          ? `the loss became NaN or infinite at epoch ${divergence.epoch}, step ${divergence.stepInEpoch}`
+          : `the ${divergence.what} became NaN or infinite by epoch ${divergence.epoch}, step ${divergence.stepInEpoch} (the loss was still finite)`;
+      reporter.message(
+        `training diverged: ${what} (optimizer step ${divergence.t}). Try a lower learning rate than ${config.lr}. ` +
+          (saved
+            ? `The last good checkpoint, ${run.file('last')}, holds the model ${describeSaved(saved)} and was not overwritten.`
+            : 'No checkpoint was saved before it diverged.'),
+      );
+      reporter.event('diverged', { ...divergence });
+      return 1;
+    }
+    return await finishRun({ config, engine, data, run, reporter, adapter, parameters, started }, outcome);
+  } catch (error) {
+    if (!(error instanceof DeviceLostError || handle.gpu?.isLost)) throw error;
+    const reason = handle.gpu?.lostMessage ?? (error as Error).message;
     await run.flushSteps();
     reporter.message(
-      `training diverged: the loss became NaN or infinite at epoch ${divergence!.epoch}, step ${divergence!.stepInEpoch} (optimizer step ${divergence!.t}). ` +
-        `Try a lower learning rate than ${config.lr}. ` +
-        (run.has('last') ? `The last good checkpoint is ${run.file('last')} (end of epoch ${outcome.state.history.length}).` : 'No checkpoint was saved before it diverged.'),
+      `training stopped: ${reason}. What the device held since the last checkpoint is lost; ` +
+        (saved ? `${run.file('last')} holds the model ${describeSaved(saved)}; ${resumeHint()}` : 'no checkpoint had been saved yet.'),
     );
-    reporter.event('diverged', { ...divergence });
+    reporter.event('device-lost', { message: reason, saved: saved ?? null });
     return 1;
   }
+}
+
+interface FinishContext {
+  readonly config: TrainConfig;
+  readonly engine: EngineHandle['engine'];
+  readonly data: Awaited<ReturnType<typeof prepareData>>;
+  readonly run: RunDirectory;
+  readonly reporter: Reporter;
+  readonly adapter: string;
+  readonly parameters: number;
+  readonly started: number;
+}
+
+/** After training stopped for good: test with the best validation weights, write the summary. */
+async function finishRun(context: FinishContext, outcome: TrainOutcome): Promise<number> {
+  const { config, engine, data, run, reporter, adapter, parameters, started } = context;
   if (outcome.reason === 'early-stopped') {
     reporter.message(`early stopping: no better validation accuracy for ${config.patience} epochs (best: epoch ${outcome.state.best?.epoch})`);
   }

@@ -1,6 +1,7 @@
 // Owns the buffers a plan (or a test) creates, so they are freed together and their total size
 // can be reported (GPU memory must not grow over a long run).
 import { createBufferWithData, createTensorBuffer, createUniformBuffer } from './buffers.ts';
+import { checkStorageBinding } from './limits.ts';
 
 export class BufferArena {
   private readonly buffers: GPUBuffer[] = [];
@@ -14,13 +15,15 @@ export class BufferArena {
     return buffer;
   }
 
-  /** A zero-initialised storage buffer of `bytes` bytes. */
+  /** A zero-initialised storage buffer of `bytes` bytes (refused beyond the adapter's binding limit). */
   tensor(label: string, bytes: number): GPUBuffer {
+    checkStorageBinding(this.device, label, bytes);
     return this.track(createTensorBuffer(this.device, label, bytes));
   }
 
-  /** A storage buffer holding a copy of `data`. */
+  /** A storage buffer holding a copy of `data` (refused beyond the adapter's binding limit). */
   tensorWithData(label: string, data: ArrayBufferView): GPUBuffer {
+    checkStorageBinding(this.device, label, data.byteLength);
     return this.track(createBufferWithData(this.device, label, data));
   }
 

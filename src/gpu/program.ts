@@ -2,6 +2,7 @@
 // bindings once; from that list we build an explicit bind group layout, compile the pipeline
 // once per (kernel, constants) key, and bind resources by name. A Dispatch is the unit the
 // training plan records once and replays every step.
+import { checkWorkgroups } from './limits.ts';
 
 /**
  * How a binding is used, in @group(0) @binding(i) order:
@@ -147,10 +148,7 @@ export function bindKernel(
         (extra.length ? `; unknown: ${extra.join(', ')}` : ''),
     );
   }
-  const limit = device.limits.maxComputeWorkgroupsPerDimension;
-  if (workgroups.some((n) => n > limit || n < 0 || !Number.isInteger(n))) {
-    throw new KernelError(`${label}: dispatch ${workgroups.join('x')} exceeds maxComputeWorkgroupsPerDimension ${limit}`);
-  }
+  checkWorkgroups(device, label, workgroups);
   const bindGroup = device.createBindGroup({
     label,
     layout: kernel.layout,

@@ -12,20 +12,24 @@ export interface EngineHandle {
   close(): void;
 }
 
+/**
+ * `initialParams` is called once the engine is built: a model the adapter refuses is refused before
+ * its (possibly hundreds of megabytes of) initial weights are drawn.
+ */
 export async function createEngine(
   config: Pick<TrainConfig, 'device' | 'spec' | 'optimizer' | 'batchSize' | 'stepsPerSubmit' | 'seed' | 'evalBatchSize'>,
   data: SessionData,
-  initialParams: Float32Array,
+  initialParams: () => Float32Array,
 ): Promise<EngineHandle> {
   if (config.device === 'cpu') {
-    const engine = new CpuEngine(config.spec, config.optimizer, initialParams, data, config);
+    const engine = new CpuEngine(config.spec, config.optimizer, initialParams(), data, config);
     return { engine, close: () => engine.close() };
   }
   const gpu = await openGpu();
   try {
     const session = new GpuSession(gpu, data);
     const engine = await createGpuEngine(session, config.spec, config.optimizer, config);
-    engine.writeParams(initialParams);
+    engine.writeParams(initialParams());
     return {
       engine,
       gpu,

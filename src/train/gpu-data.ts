@@ -2,7 +2,7 @@
 // layout gather.wgsl reads), so 50,000 MNIST images take 39 MB instead of 157 MB as f32.
 import type { BufferArena } from '../gpu/arena.ts';
 import type { ImageSet } from '../data/dataset.ts';
-import { DataError } from '../data/idx.ts';
+import { checkStorageBinding } from '../gpu/limits.ts';
 
 export interface GpuImageSet {
   readonly name: string;
@@ -15,13 +15,7 @@ export interface GpuImageSet {
 }
 
 export function uploadImageSet(arena: BufferArena, set: ImageSet): GpuImageSet {
-  const limit = arena.device.limits.maxStorageBufferBindingSize;
-  if (set.images.byteLength > limit) {
-    throw new DataError(
-      `${set.name} set: ${set.count} images of ${set.inputSize} pixels take ${set.images.byteLength} bytes, ` +
-        `more than this adapter's maxStorageBufferBindingSize (${limit} bytes); use fewer images`,
-    );
-  }
+  checkStorageBinding(arena.device, `the ${set.name} set (${set.count} images of ${set.inputSize} pixels, u8)`, set.images.byteLength, 'use fewer images');
   return {
     name: set.name,
     count: set.count,

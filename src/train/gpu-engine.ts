@@ -1,9 +1,18 @@
 // The GPU training engine: datasets uploaded once per session, a model's buffers and plans per run.
 // A session outlives runs, so a search of many small runs reuses the device, the uploaded data and
 // the compiled pipelines.
+//
+// What can go wrong on the device is turned into errors that say so: sizes beyond the adapter's
+// limits are refused while the plans are built (GpuLimitError, naming the limit); any WebGPU error
+// while building or running is raised at the next call instead of training on garbage; a lost
+// device raises DeviceLostError.
+//
+// Debug hook (Node): WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS=N destroys the device once N training steps
+// have been submitted, to exercise device-loss handling end to end (test/reliability).
 import { adapterName, type GpuContext } from '../gpu/device.ts';
 import { BufferArena } from '../gpu/arena.ts';
 import { IdleWaiter } from '../gpu/idle-wait.ts';
+import { GpuLimitError } from '../gpu/limits.ts';
 import { KernelCache } from '../gpu/program.ts';
 import type { StepParams } from '../gpu/step-params.ts';
 import type { ImageSet } from '../data/dataset.ts';
@@ -49,6 +58,33 @@ export class GpuSession {
   }
 }
 
+/** The device was lost (destroyed, reset or removed); the message is the driver's reason. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+}
+
+/** The N of WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS (see the top of this file), or 0. */
+function loseDeviceAfterSteps(): number {
+  const value = typeof process === 'undefined' ? undefined : process.env?.WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS;
+  return value ? Number(value) : 0;
+}
+
+/** Runs `build` inside WebGPU error scopes, so a validation or out-of-memory error surfaces here, named. */
+async function withErrorScopes<T>(device: GPUDevice, what: string, build: () => Promise<T>): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  const result = await build().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  if ('error' in result) throw result.error;
+  if (oom) throw new GpuLimitError(`${what}: the adapter ran out of memory (${oom.message})`);
+  if (validation) throw new Error(`${what}: WebGPU validation failed: ${validation.message}`);
+  return result.value;
+}
+
 export interface GpuEngineOptions {
   readonly batchSize: number;
   readonly stepsPerSubmit: number;
@@ -66,22 +102,28 @@ export async function createGpuEngine(
   const { gpu } = session;
   const arena = new BufferArena(gpu.device);
   const ctx: KernelContext = { device: gpu.device, cache: session.cache, arena, adapterKind: gpu.report.kind };
+  const train = session.sets.train;
+  // A batch larger than the training set trains exactly as one of the set's size (every step sees
+  // all of it, divided by the rows present), so the buffers need no more rows than that.
+  const batchSize = Math.min(options.batchSize, train.count);
   try {
-    const model = new GpuParameters(arena, spec, optimizer.kind);
-    const train = session.sets.train;
-    const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
-    const plan = await TrainPlan.create(ctx, spec, optimizer, model, train, {
-      batchSize: options.batchSize,
-      stepsPerSubmit: options.stepsPerSubmit,
-      stepsPerEpoch,
-      seed: options.seed,
+    const stepsPerEpoch = Math.ceil(train.count / batchSize);
+    const { model, plan, evalPlans } = await withErrorScopes(gpu.device, `building the plans for model ${spec.layers.join('-')}`, async () => {
+      const model = new GpuParameters(arena, spec, optimizer.kind);
+      const plan = await TrainPlan.create(ctx, spec, optimizer, model, train, {
+        batchSize,
+        stepsPerSubmit: options.stepsPerSubmit,
+        stepsPerEpoch,
+        seed: options.seed,
+      });
+      const evalPlans: Partial<Record<EvalSetName, EvalPlan>> = {};
+      for (const name of ['validation', 'test'] as const) {
+        const set = session.sets[name];
+        if (set) evalPlans[name] = await EvalPlan.create(ctx, spec, model, set, options.evalBatchSize);
+      }
+      return { model, plan, evalPlans };
     });
-    const evalPlans: Partial<Record<EvalSetName, EvalPlan>> = {};
-    for (const name of ['validation', 'test'] as const) {
-      const set = session.sets[name];
-      if (set) evalPlans[name] = await EvalPlan.create(ctx, spec, model, set, options.evalBatchSize);
-    }
-    return new GpuEngine(session, arena, model, plan, evalPlans, stepsPerEpoch, options);
+    return new GpuEngine(session, arena, model, plan, evalPlans, stepsPerEpoch, { ...options, batchSize });
   } catch (error) {
     arena.destroy();
     throw error;
@@ -96,6 +138,13 @@ class GpuEngine implements TrainingEngine {
   readonly stepsPerSubmit: number;
   private readonly trainWait: IdleWaiter;
   private readonly evalWait: IdleWaiter;
+  /** The first WebGPU error nobody caught (an error scope would have), raised at the next call. */
+  private uncaptured: string | undefined;
+  private readonly onUncapturedError = (event: GPUUncapturedErrorEvent) => {
+    this.uncaptured ??= event.error.message;
+  };
+  private stepsSubmitted = 0;
+  private readonly loseDeviceAfter = loseDeviceAfterSteps();
 
   constructor(
     private readonly session: GpuSession,
@@ -112,6 +161,7 @@ class GpuEngine implements TrainingEngine {
     this.stepsPerSubmit = options.stepsPerSubmit;
     this.trainWait = new IdleWaiter(session.gpu.busyWaits);
     this.evalWait = new IdleWaiter(session.gpu.busyWaits);
+    session.gpu.device.addEventListener('uncapturederror', this.onUncapturedError);
   }
 
   setOrder(order: Uint32Array): void {
@@ -119,18 +169,19 @@ class GpuEngine implements TrainingEngine {
   }
 
   async runSteps(steps: readonly StepParams[]): Promise<void> {
-    this.throwIfLost();
+    this.throwIfFailed();
     this.plan.submit(steps);
     this.trainWait.submitted(steps.length);
+    this.stepsSubmitted += steps.length;
+    if (this.loseDeviceAfter > 0 && this.stepsSubmitted >= this.loseDeviceAfter) this.session.gpu.device.destroy();
   }
 
   readRecords(from: number, count: number): Promise<StepRecords> {
-    this.throwIfLost();
-    return this.trainWait.wait(() => this.plan.readRecords(from, count));
+    return this.checked(() => this.trainWait.wait(() => this.plan.readRecords(from, count)));
   }
 
   firstNonFiniteStep(): Promise<number> {
-    return this.plan.readStatus();
+    return this.checked(() => this.plan.readStatus());
   }
 
   has(set: EvalSetName): boolean {
@@ -140,18 +191,19 @@ class GpuEngine implements TrainingEngine {
   evaluate(set: EvalSetName): Promise<EvalResult> {
     const plan = this.evalPlans[set];
     if (!plan) throw new Error(`no ${set} set was given to this engine`);
-    this.throwIfLost();
-    plan.submit();
-    this.evalWait.submitted(1);
-    return this.evalWait.wait(() => plan.collect());
+    return this.checked(() => {
+      plan.submit();
+      this.evalWait.submitted(1);
+      return this.evalWait.wait(() => plan.collect());
+    });
   }
 
   readParams(): Promise<Float32Array> {
-    return this.model.readParams();
+    return this.checked(() => this.model.readParams());
   }
 
   readOptimizerState(): Promise<Float32Array[]> {
-    return this.model.readState();
+    return this.checked(() => this.model.readState());
   }
 
   writeParams(params: Float32Array): void {
@@ -166,12 +218,31 @@ class GpuEngine implements TrainingEngine {
     return this.arena.bytes + this.session.dataBytes;
   }
 
-  private throwIfLost(): void {
-    const message = this.session.gpu.lostMessage;
-    if (message) throw new Error(message);
+  private throwIfFailed(): void {
+    const lost = this.session.gpu.lostMessage;
+    if (lost) throw new DeviceLostError(lost);
+    if (this.uncaptured) throw new Error(`a WebGPU error stopped training: ${this.uncaptured}`);
+  }
+
+  /**
+   * Runs a readback, raising what went wrong on the device before, during or after it: results read
+   * after a WebGPU error, or from a device being lost, are not to be trusted.
+   */
+  private async checked<T>(read: () => Promise<T>): Promise<T> {
+    this.throwIfFailed();
+    let result: T;
+    try {
+      result = await read();
+    } catch (error) {
+      this.throwIfFailed();
+      throw error;
+    }
+    this.throwIfFailed();
+    return result;
   }
 
   close(): void {
+    this.session.gpu.device.removeEventListener('uncapturederror', this.onUncapturedError);
     this.arena.destroy();
   }
 }

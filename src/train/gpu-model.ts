@@ -2,6 +2,7 @@
 // layout (src/model/tensors.ts): a tensor is a view at its offset, and one optimizer dispatch covers all.
 import { elementView, type BufferArena } from '../gpu/arena.ts';
 import { readFloat32 } from '../gpu/buffers.ts';
+import { checkStorageBinding } from '../gpu/limits.ts';
 import { optimizerStateNames, type OptimizerKind } from '../model/optimizer.ts';
 import { paramLayout, type ParamLayout, type ParamTensor } from '../model/tensors.ts';
 import type { ModelSpec } from '../model/spec.ts';
@@ -21,13 +22,9 @@ export class GpuParameters {
   ) {
     this.layout = paramLayout(spec);
     const bytes = this.layout.totalElements * 4;
-    const limit = arena.device.limits.maxStorageBufferBindingSize;
-    if (bytes > limit) {
-      throw new RangeError(
-        `model ${spec.layers.join('-')} has ${this.layout.parameterCount} parameters (${bytes} bytes), ` +
-          `more than this adapter's maxStorageBufferBindingSize (${limit} bytes)`,
-      );
-    }
+    // Parameters, gradients and optimizer state are each one buffer that the optimizer binds whole.
+    const what = `the parameters of model ${spec.layers.join('-')} (${this.layout.parameterCount.toLocaleString('en-US')} f32)`;
+    checkStorageBinding(arena.device, what, bytes, 'use narrower or fewer layers');
     this.params = arena.tensor('params', bytes);
     this.grads = arena.tensor('grads', bytes);
     this.state = optimizerStateNames(optimizerKind).map((name) => arena.tensor(`optimizer ${name}`, bytes));

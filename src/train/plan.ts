@@ -2,6 +2,7 @@
 // tensor table and replayed. Building creates every pipeline, buffer and bind group; replaying
 // a step is a loop of setPipeline / setBindGroup / dispatchWorkgroups with no allocation.
 import type { BufferArena } from '../gpu/arena.ts';
+import { checkStorageBinding } from '../gpu/limits.ts';
 import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
 import { StepParamsRing, type StepParams } from '../gpu/step-params.ts';
 import { Readback } from '../gpu/buffers.ts';
@@ -42,6 +43,16 @@ export function allocateLayerBuffers(arena: BufferArena, layers: readonly DenseL
     a: layers.map((layer) => arena.tensor(`${prefix} a${layer.index}`, B * layer.out * 4)),
     h: layers.map((layer) => (train && layer.dropout ? arena.tensor(`${prefix} h${layer.index}`, B * layer.out * 4) : undefined)),
   };
+}
+
+/** Values per row of the widest activation a batch holds: the input or some layer's output. */
+function widestRow(layers: readonly DenseLayer[]): number {
+  return Math.max(layers[0].in, ...layers.map((layer) => layer.out));
+}
+
+/** The most batch rows whose activations each fit one storage binding on this device. */
+export function maxBatchRows(device: GPUDevice, layers: readonly DenseLayer[]): number {
+  return Math.floor(device.limits.maxStorageBufferBindingSize / (4 * widestRow(layers)));
 }
 
 /** The input of dense layer l: the batch, or the previous layer's output after dropout. */
@@ -134,6 +145,12 @@ export class TrainPlan {
     const B = options.batchSize;
     const layers = denseLayers(spec, model.layout);
     const C = classCount(spec);
+    checkStorageBinding(
+      ctx.device,
+      `a training batch of ${B}: its widest activation [${B}, ${widestRow(layers)}] (f32)`,
+      B * widestRow(layers) * 4,
+      `the largest batch size that fits is ${maxBatchRows(ctx.device, layers)}`,
+    );
     const buffers = allocateLayerBuffers(arena, layers, B, true, 'train');
     // dZ_l [B, OUT_l]: gradient of the loss w.r.t. layer l's pre-activation.
     const dz = layers.map((layer) => arena.tensor(`train dz${layer.index}`, B * layer.out * 4));
@@ -247,6 +264,23 @@ export interface EvalResult {
   readonly predictions: Uint32Array;
 }
 
+/**
+ * Multiply-adds one evaluation dispatch may do. The evaluation batch only sets how a pass is cut
+ * (predictions do not depend on it), so it is cut small enough that no dispatch runs long: a GPU
+ * watchdog (Windows resets a GPU busy for 2 s) would take the device down. Measured on lavapipe
+ * with test/reliability/measure/dispatch-durations.ts: the forward matmul of 10000×784→2048
+ * (1.6·10¹⁰ multiply-adds) took 1.45 s as one dispatch; cut to this budget (167 rows) 37 ms. The
+ * default model's 1000-row batches (2·10⁸ in their widest layer) are not cut at all.
+ */
+export const EVAL_DISPATCH_MACS = 2 ** 28;
+
+/** Rows per evaluation batch: `requested`, cut to fit one storage binding and the work budget above. */
+export function evalBatchRows(device: GPUDevice, layers: readonly DenseLayer[], requested: number): number {
+  const widestProduct = Math.max(...layers.map((layer) => layer.in * layer.out));
+  const byWork = Math.floor(EVAL_DISPATCH_MACS / widestProduct);
+  return Math.max(1, Math.min(requested, maxBatchRows(device, layers), byWork));
+}
+
 /** Forward-only evaluation of a GPU-resident set, in large batches, with no dropout. */
 export class EvalPlan {
   private readonly readback: Readback;
@@ -254,7 +288,8 @@ export class EvalPlan {
   private constructor(
     private readonly ctx: KernelContext,
     private readonly data: GpuImageSet,
-    private readonly dispatches: readonly Dispatch[],
+    /** One batch: gather, forward, loss (replayed once per batch, each with its own step slot). */
+    readonly dispatches: readonly Dispatch[],
     private readonly ring: StepParamsRing,
     private readonly records: GPUBuffer,
     private readonly predictions: GPUBuffer,
@@ -264,9 +299,9 @@ export class EvalPlan {
 
   static async create(ctx: KernelContext, spec: ModelSpec, model: GpuParameters, data: GpuImageSet, batchSize: number): Promise<EvalPlan> {
     const { arena } = ctx;
-    const B = Math.min(batchSize, data.count);
-    const batches = Math.ceil(data.count / B);
     const layers = denseLayers(spec, model.layout);
+    const B = evalBatchRows(ctx.device, layers, Math.min(batchSize, data.count));
+    const batches = Math.ceil(data.count / B);
     const prefix = `eval ${data.name}`;
     const buffers = allocateLayerBuffers(arena, layers, B, false, prefix);
     const identity = Uint32Array.from({ length: data.count }, (_, i) => i);

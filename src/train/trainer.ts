@@ -1,6 +1,15 @@
 // The training loop: epochs, seeded shuffles, the learning-rate schedule, progress, validation,
-// early stopping and divergence, over either engine. It never reads back per step: progress reads
-// the GPU's per-step records a few times per epoch, and once at the end of each epoch.
+// early stopping, checkpoints and divergence, over either engine. It never reads back per step:
+// progress reads the GPU's per-step records a few times per epoch, and once at the end of each
+// epoch; the parameters come back at epoch ends and at the checkpoints asked for.
+//
+// Divergence is caught in two places. The loss kernel flags the first step whose loss is not
+// finite, on the GPU, and the optimizer then leaves every parameter as it was; the trainer reads the
+// flag with each progress readback. The parameters and optimizer state it reads for checkpoints are
+// checked too: they can go non-finite while every loss stays finite (ReLU's max(z, 0) may turn a NaN
+// into 0, an Adam second moment can overflow to +Infinity), and such a checkpoint could not be
+// loaded again. Either way no hook ever receives non-finite values, so the last checkpoint saved
+// stays the last good one.
 import type { StepParams } from '../gpu/step-params.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import { Random } from '../util/random.ts';
@@ -19,6 +28,8 @@ export interface TrainerConfig {
   readonly patience: number;
   /** Progress readbacks per epoch. */
   readonly progressPerEpoch: number;
+  /** Also call hooks.checkpoint within epochs, every this many optimizer steps (0 or absent: never). */
+  readonly checkpointEvery?: number;
 }
 
 export interface ProgressEvent {
@@ -65,19 +76,42 @@ export interface TrainerState {
 
 export type StopReason = 'completed' | 'early-stopped' | 'interrupted' | 'diverged';
 
+/** The model as read back at a sync point, every value finite: what checkpoints save. */
+export interface TrainerSnapshot {
+  readonly params: Float32Array;
+  readonly optimizerState: Float32Array[];
+}
+
+export interface Divergence {
+  /**
+   * 'loss': the loss of step t was NaN or infinite (flagged on the GPU; the parameters were left as
+   * they were before that step). 'parameters' or 'optimizer state': found non-finite when read back
+   * after step t, though every loss up to it was finite.
+   */
+  readonly what: 'loss' | 'parameters' | 'optimizer state';
+  /** The epoch (1-based) and step of t. */
+  readonly epoch: number;
+  readonly t: number;
+  readonly stepInEpoch: number;
+}
+
 export interface TrainOutcome {
   readonly reason: StopReason;
   readonly state: TrainerState;
-  /** For 'diverged': the epoch (1-based) and the step t whose loss was not finite. */
-  readonly divergence?: { epoch: number; t: number; stepInEpoch: number };
+  /** For 'diverged': what went non-finite, and when. */
+  readonly divergence?: Divergence;
   /** Parameters of the best validation epoch, when there was a validation set. */
   readonly bestParams?: Float32Array;
+  /** For 'interrupted': the model at `state`, to save for a resume. */
+  readonly snapshot?: TrainerSnapshot;
 }
 
 export interface TrainerHooks {
   progress?(event: ProgressEvent): void;
+  /** Within an epoch, every `checkpointEvery` steps: the state to resume from and the model at it. */
+  checkpoint?(state: TrainerState, snapshot: TrainerSnapshot): Promise<void> | void;
   /** After each epoch's validation; `improved` when it is the best so far (save checkpoints here). */
-  epochEnd?(record: EpochRecord, state: TrainerState, improved: boolean): Promise<void> | void;
+  epochEnd?(record: EpochRecord, state: TrainerState, improved: boolean, snapshot: TrainerSnapshot): Promise<void> | void;
 }
 
 export function initialTrainerState(): TrainerState {
@@ -99,6 +133,11 @@ export function lrPlanFor(config: TrainerConfig, stepsPerEpoch: number): LrPlan 
   };
 }
 
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
 export async function runTrainer(
   engine: TrainingEngine,
   config: TrainerConfig,
@@ -115,7 +154,24 @@ export async function runTrainer(
   // A resumed run gets its best parameters back from its best checkpoint.
   let bestParams = options.bestParams;
 
+  const checkpointEvery = hooks.checkpoint ? (config.checkpointEvery ?? 0) : 0;
+
   const rowsOf = (s: number) => Math.min(B, N - s * B);
+  const diverged = (what: Divergence['what'], t: number): TrainOutcome => ({
+    reason: 'diverged',
+    state,
+    divergence: { what, epoch: Math.floor((t - 1) / S) + 1, t, stepInEpoch: ((t - 1) % S) + 1 },
+    bestParams,
+  });
+
+  /** Reads the model back; a non-finite value anywhere ends the run instead. */
+  const takeSnapshot = async (): Promise<TrainerSnapshot | TrainOutcome> => {
+    const snapshot = { params: await engine.readParams(), optimizerState: await engine.readOptimizerState() };
+    if (!allFinite(snapshot.params)) return diverged('parameters', state.t);
+    if (!snapshot.optimizerState.every(allFinite)) return diverged('optimizer state', state.t);
+    return snapshot;
+  };
+  const isOutcome = (value: TrainerSnapshot | TrainOutcome): value is TrainOutcome => 'reason' in value;
 
   while (state.epoch < config.epochs) {
     const epoch = state.epoch;
@@ -139,20 +195,40 @@ export async function runTrainer(
       return stepLosses;
     };
 
-    const checkDivergence = async (): Promise<TrainOutcome | undefined> => {
+    /** Reads the records of the steps run so far, checks the GPU's divergence flag, reports progress. */
+    const sync = async (): Promise<TrainOutcome | undefined> => {
+      const firstStep = epoch * S + read + 1;
+      const stepLosses = await readUpTo(state.step);
       const t = await engine.firstNonFiniteStep();
-      if (t === 0) return undefined;
-      const divergence = { epoch: Math.floor((t - 1) / S) + 1, t, stepInEpoch: ((t - 1) % S) + 1 };
-      return { reason: 'diverged', state, divergence, bestParams };
+      if (t !== 0) return diverged('loss', t);
+      state.partial.seconds = (performance.now() - epochStart) / 1000;
+      if (stepLosses.length === 0) return undefined;
+      hooks.progress?.({
+        epoch: epoch + 1,
+        epochs: config.epochs,
+        step: state.step,
+        stepsPerEpoch: S,
+        samplesPerSecond: state.partial.samples / state.partial.seconds,
+        loss: state.partial.lossSum / state.partial.samples,
+        accuracy: state.partial.correct / state.partial.samples,
+        lr: lastLr,
+        stepLosses,
+        firstStep,
+      });
+      return undefined;
     };
 
     while (state.step < S) {
       if (options.signal?.aborted) {
-        await readUpTo(state.step);
-        state.partial.seconds = (performance.now() - epochStart) / 1000;
-        return { reason: 'interrupted', state, bestParams };
+        const stopped = await sync();
+        if (stopped) return stopped;
+        const snapshot = await takeSnapshot();
+        if (isOutcome(snapshot)) return snapshot;
+        return { reason: 'interrupted', state, bestParams, snapshot };
       }
-      const count = Math.min(engine.stepsPerSubmit, S - state.step);
+      // A submit ends where a checkpoint is due, so checkpoints land on exact multiples of checkpointEvery.
+      const untilCheckpoint = checkpointEvery > 0 ? checkpointEvery - (state.t % checkpointEvery) : Infinity;
+      const count = Math.min(engine.stepsPerSubmit, S - state.step, untilCheckpoint);
       const steps: StepParams[] = [];
       for (let k = 0; k < count; k++) {
         const s = state.step + k;
@@ -172,50 +248,31 @@ export async function runTrainer(
       state.step += count;
       state.t += count;
 
+      if (state.step === S) break;
       const crossed = Math.floor(state.step / progressEvery) > Math.floor((state.step - count) / progressEvery);
-      if (crossed && state.step < S) {
-        const firstStep = epoch * S + read + 1;
-        const stepLosses = await readUpTo(state.step);
-        const diverged = await checkDivergence();
-        if (diverged) return diverged;
-        const seconds = (performance.now() - epochStart) / 1000;
-        hooks.progress?.({
-          epoch: epoch + 1,
-          epochs: config.epochs,
-          step: state.step,
-          stepsPerEpoch: S,
-          samplesPerSecond: state.partial.samples / seconds,
-          loss: state.partial.lossSum / state.partial.samples,
-          accuracy: state.partial.correct / state.partial.samples,
-          lr: lastLr,
-          stepLosses,
-          firstStep,
-        });
+      const checkpointDue = checkpointEvery > 0 && state.t % checkpointEvery === 0;
+      if (crossed || checkpointDue) {
+        const stopped = await sync();
+        if (stopped) return stopped;
+      }
+      if (checkpointDue) {
+        const snapshot = await takeSnapshot();
+        if (isOutcome(snapshot)) return snapshot;
+        await hooks.checkpoint!(state, snapshot);
       }
     }
 
-    const firstStep = epoch * S + read + 1;
-    const stepLosses = await readUpTo(S);
-    const seconds = (performance.now() - epochStart) / 1000;
-    const diverged = await checkDivergence();
-    if (diverged) return diverged;
+    const stopped = await sync();
+    if (stopped) return stopped;
+    const seconds = state.partial.seconds;
     const trainLoss = state.partial.lossSum / state.partial.samples;
     const trainAccuracy = state.partial.correct / state.partial.samples;
-    hooks.progress?.({
-      epoch: epoch + 1,
-      epochs: config.epochs,
-      step: S,
-      stepsPerEpoch: S,
-      samplesPerSecond: state.partial.samples / seconds,
-      loss: trainLoss,
-      accuracy: trainAccuracy,
-      lr: lastLr,
-      stepLosses,
-      firstStep,
-    });
 
     const evalStart = performance.now();
     const validation = hasValidation ? await engine.evaluate('validation') : undefined;
+    const evalSeconds = (performance.now() - evalStart) / 1000;
+    const snapshot = await takeSnapshot();
+    if (isOutcome(snapshot)) return snapshot;
     const record: EpochRecord = {
       epoch: epoch + 1,
       trainLoss,
@@ -225,7 +282,7 @@ export async function runTrainer(
       lr: lastLr,
       seconds,
       samplesPerSecond: state.partial.samples / seconds,
-      evalSeconds: (performance.now() - evalStart) / 1000,
+      evalSeconds,
     };
     state.history.push(record);
     state.epoch += 1;
@@ -239,12 +296,12 @@ export async function runTrainer(
       if (improved) {
         state.best = { epoch: epoch + 1, valAccuracy: validation.accuracy, valLoss: validation.loss };
         state.epochsSinceBest = 0;
-        bestParams = await engine.readParams();
+        bestParams = snapshot.params;
       } else {
         state.epochsSinceBest += 1;
       }
     }
-    await hooks.epochEnd?.(record, state, improved);
+    await hooks.epochEnd?.(record, state, improved, snapshot);
     if (config.patience > 0 && state.epochsSinceBest >= config.patience && state.epoch < config.epochs) {
       return { reason: 'early-stopped', state, bestParams };
     }

@@ -1,0 +1,144 @@
+// Sizes beyond the adapter's limits: handled (a batch larger than the data, an evaluation batch
+// whose activations would not fit one binding) or refused before training with the limit named
+// (exit 2), never a WebGPU validation error from inside Dawn followed by a "trained" model of zeros.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sliceSamples, type ImageSet } from '../../src/data/dataset.ts';
+import { loadIdxDataset } from '../../src/data/files.ts';
+import { BufferArena } from '../../src/gpu/arena.ts';
+import { openGpu } from '../../src/gpu/device.ts';
+import { GpuLimitError } from '../../src/gpu/limits.ts';
+import { initialParams } from '../../src/model/init.ts';
+import { optimizerConfig } from '../../src/model/optimizer.ts';
+import type { ModelSpec } from '../../src/model/spec.ts';
+import { denseLayers } from '../../src/model/tensors.ts';
+import { uploadImageSet } from '../../src/train/gpu-data.ts';
+import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
+import { EVAL_DISPATCH_MACS, evalBatchRows } from '../../src/train/plan.ts';
+import { Random } from '../../src/util/random.ts';
+import { testGpu } from '../helpers/gpu.ts';
+import { cli, ourStderr, tensorBytes, writeIdxDataset } from './helpers.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-limits-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A set of `count` samples of 4 features whose class is the quadrant-like code of the first two. */
+function fourFeatures(name: string, count: number, seed: number): ImageSet {
+  const rng = new Random(seed, name);
+  const images = Uint8Array.from({ length: count * 4 }, () => rng.below(256));
+  const labels = Uint8Array.from({ length: count }, (_, i) => (images[4 * i] >> 6) * 2 + (images[4 * i + 1] >> 7));
+  return { name, images, labels, count, height: 1, width: 4, inputSize: 4 };
+}
+
+const mnist = await loadIdxDataset();
+const small = writeIdxDataset(join(work, 'mnist-small'), sliceSamples(mnist.train, 0, 700, 'train'), sliceSamples(mnist.test, 0, 200, 'test'));
+const features = writeIdxDataset(join(work, 'four-features'), fourFeatures('train', 1100, 1), fourFeatures('test', 900, 2));
+const BINDING = 'maxStorageBufferBindingSize (134,217,728 bytes)';
+
+describe('refused up front, the limit named, exit 2', () => {
+  it('a parameter buffer beyond maxStorageBufferBindingSize (--layers 784,200000,10: 636 MB)', () => {
+    const run = cli(work, ['train', '--data-dir', small, '--val-split', '100', '--layers', '784,200000,10', '--run-dir', join(work, 'r1')]);
+    expect(ourStderr(run.stderr)).toMatch(
+      `error: the parameters of model 784-200000-10 (159,000,010 f32) needs 636,000,256 bytes, more than this adapter's ${BINDING}; use narrower or fewer layers`,
+    );
+    expect(run.code).toBe(2);
+  });
+
+  it('a training batch whose activations exceed it (--batch-size 70000 on MNIST: 50,000 rows of 784)', () => {
+    const run = cli(work, ['train', '--batch-size', '70000', '--run-dir', join(work, 'r2')]);
+    expect(ourStderr(run.stderr)).toMatch(
+      `error: a training batch of 50000: its widest activation [50000, 784] (f32) needs 156,800,000 bytes, more than this adapter's ${BINDING}; ` +
+        'the largest batch size that fits is 42799',
+    );
+    expect(run.code).toBe(2);
+  });
+
+  it('a dispatch beyond maxComputeWorkgroupsPerDimension (a 1,100,000-wide layer: 68,750 workgroups of 16 columns)', () => {
+    const run = cli(work, ['train', '--data-dir', features, '--val-split', '100', '--layers', '4,1100000,10', '--batch-size', '16', '--run-dir', join(work, 'r3')]);
+    expect(ourStderr(run.stderr)).toMatch(/error: matmulForward 16x4->1100000 relu \[\w+\]: dispatch of \d+×\d+×1 workgroups exceeds this adapter's maxComputeWorkgroupsPerDimension \(65535\)/);
+    expect(run.code).toBe(2);
+  });
+
+  it('a dataset beyond it', async () => {
+    const gpu = await testGpu();
+    const images = new Uint8Array(gpu.device.limits.maxStorageBufferBindingSize + 4);
+    const huge: ImageSet = { name: 'train', images, labels: new Uint8Array(images.length / 4), count: images.length / 4, height: 1, width: 4, inputSize: 4 };
+    const arena = new BufferArena(gpu.device);
+    expect(() => uploadImageSet(arena, huge)).toThrow(GpuLimitError);
+    expect(() => uploadImageSet(arena, huge)).toThrow(`the train set (33554433 images of 4 pixels, u8) needs 134,217,732 bytes, more than this adapter's ${BINDING}; use fewer images`);
+    expect(arena.bytes).toBe(0);
+  });
+});
+
+describe('handled', () => {
+  it('a batch larger than the training set trains exactly as one of the set’s size', () => {
+    const common = ['train', '--data-dir', small, '--val-split', '100', '--layers', '784,32,10', '--epochs', '2'];
+    expect(cli(work, [...common, '--batch-size', '70000', '--run-dir', join(work, 'b70000')]).code).toBe(0);
+    expect(cli(work, [...common, '--batch-size', '600', '--run-dir', join(work, 'b600')]).code).toBe(0);
+    const a = tensorBytes(join(work, 'b70000', 'last.safetensors'));
+    const b = tensorBytes(join(work, 'b600', 'last.safetensors'));
+    for (const [name, bytes] of b) expect(Buffer.compare(a.get(name)!, bytes), name).toBe(0);
+  });
+
+  it('an evaluation batch too large for one binding or one short dispatch is cut, with the same predictions', () => {
+    // 4-40000-10: [900, 40000] f32 activations would take 144 MB; the work budget cuts further.
+    const run = join(work, 'wide');
+    const train = cli(work, ['train', '--data-dir', features, '--val-split', '100', '--layers', '4,40000,10', '--epochs', '1', '--eval-batch-size', '100000', '--run-dir', run]);
+    expect(ourStderr(train.stderr)).toBe('');
+    expect(train.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
+    expect(summary.test.count).toBe(900);
+    // The CPU reference, batch by batch of 900, predicts the same classes from the saved weights.
+    const reference = cli(work, ['eval', join(run, 'best.safetensors'), '--data-dir', features, '--device', 'cpu', '--batch-size', '900', '--json']);
+    expect(reference.code).toBe(0);
+    const result = JSON.parse(reference.stdout);
+    expect(Math.abs(result.correct - summary.test.correct)).toBeLessThanOrEqual(1);
+    expect(summary.test.accuracy).toBeGreaterThan(0.3); // learned something: 8 classes, chance 12.5%
+  });
+
+  it('evalBatchRows: the requested rows, cut to one binding and to EVAL_DISPATCH_MACS', async () => {
+    const { device } = await testGpu();
+    const layers = (widths: number[]) => denseLayers({ layers: widths, activation: 'relu', loss: 'ce', dropout: 0 });
+    expect(evalBatchRows(device, layers([784, 256, 128, 10]), 1000)).toBe(1000); // the default: not cut
+    expect(evalBatchRows(device, layers([784, 2048, 10]), 10000)).toBe(Math.floor(EVAL_DISPATCH_MACS / (784 * 2048)));
+    expect(evalBatchRows(device, layers([1, 40000, 1]), 10000)).toBe(Math.floor(device.limits.maxStorageBufferBindingSize / (4 * 40000)));
+    expect(evalBatchRows(device, layers([784, 2_000_000, 10]), 10)).toBe(1);
+  });
+});
+
+describe('WebGPU errors nobody expected', () => {
+  it('while the plans are built, fail the build with the error, naming the model', async () => {
+    // A device of its own: the error is provoked on it.
+    const gpu = await openGpu();
+    const session = new GpuSession(gpu, { train: sliceSamples(mnist.train, 0, 256, 'train') });
+    const spec: ModelSpec = { layers: [784, 16, 10], activation: 'relu', loss: 'ce', dropout: 0 };
+    const building = createGpuEngine(session, spec, optimizerConfig('sgd'), { batchSize: 64, stepsPerSubmit: 4, seed: 1, evalBatchSize: 256 });
+    // A mistake made while the build awaits its first pipeline.
+    gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    await expect(building).rejects.toThrow(/^building the plans for model 784-16-10: WebGPU validation failed: .*usage/is);
+    session.destroy();
+    gpu.close();
+  });
+
+  it('stop training at the next call instead of training on garbage', async () => {
+    // A device of its own: the error is provoked on it.
+    const gpu = await openGpu();
+    const train = sliceSamples(mnist.train, 0, 256, 'train');
+    const session = new GpuSession(gpu, { train });
+    const spec: ModelSpec = { layers: [784, 16, 10], activation: 'relu', loss: 'ce', dropout: 0 };
+    const engine = await createGpuEngine(session, spec, optimizerConfig('sgd'), { batchSize: 64, stepsPerSubmit: 4, seed: 1, evalBatchSize: 256 });
+    engine.writeParams(initialParams(spec, { kind: 'he' }, 1));
+    engine.setOrder(Uint32Array.from({ length: 256 }, (_, i) => i));
+    await engine.runSteps([{ t: 1, batchStart: 0, rows: 64, record: 0, lr: 0.1 }]);
+    await engine.readRecords(0, 1);
+    // Some other code on the device makes a mistake outside any error scope.
+    gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    await expect(engine.readRecords(0, 1)).rejects.toThrow(/a WebGPU error stopped training: .*usage/i);
+    await expect(engine.runSteps([{ t: 2, batchStart: 64, rows: 64, record: 1, lr: 0.1 }])).rejects.toThrow(/a WebGPU error stopped training/);
+    engine.close();
+    session.destroy();
+    gpu.close();
+  });
+});
