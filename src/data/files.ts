@@ -36,8 +36,14 @@ export function findIdxFile(dir: string, name: string): string {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
+/**
+ * The most a gzipped IDX file may expand to: a dataset must fit GPU storage bindings (128 MiB on
+ * many adapters, a few GiB on the largest), so 1 GiB stops a gzip bomb long before memory runs out.
+ */
+const MAX_IDX_BYTES = 2 ** 30;
 
-export async function readIdxFile(path: string): Promise<IdxArray> {
+/** `maxBytes` caps what a gzipped file may expand to (a parameter so tests can use a small one). */
+export async function readIdxFile(path: string, maxBytes = MAX_IDX_BYTES): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -46,8 +52,11 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
   }
   if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
     try {
-      bytes = new Uint8Array(gunzipSync(bytes));
+      bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: maxBytes }));
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new DataError(`${path}: decompresses to more than ${maxBytes} bytes, more than any dataset this tool can hold on a GPU`);
+      }
       throw new DataError(`${path}: gzip data does not decompress: ${(error as Error).message}`);
     }
   } else if (path.endsWith('.gz')) {

