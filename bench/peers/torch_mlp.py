@@ -1,0 +1,58 @@
+"""PyTorch peer of `npm run bench`: the default MLP as a plain nn.Module training loop on the CPU, float32.
+
+nn.Sequential of Linear / ReLU / Dropout, nn.CrossEntropyLoss, torch.optim.Adam with its defaults
+(lr 1e-3), zero_grad(set_to_none=True), intra-op threads as PyTorch sets them unless --threads is given.
+Run: /usr/bin/python3 bench/peers/torch_mlp.py --data-dir DIR [--threads N]
+"""
+import torch
+from torch import nn
+
+from common import DROPOUT, LAYERS, LR, run
+
+
+class TorchMlp:
+    def __init__(self, args):
+        torch.manual_seed(args.seed)
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(LAYERS[:-1], LAYERS[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if i < len(LAYERS) - 2:
+                layers += [nn.ReLU(), nn.Dropout(DROPOUT)]
+        self.model = nn.Sequential(*layers)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.loss = nn.CrossEntropyLoss(reduction='mean')
+        self.loss_sum = nn.CrossEntropyLoss(reduction='sum')
+
+    def train_step(self, x, y):
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.model(x)
+        loss = self.loss(logits, y)
+        loss.backward()
+        self.optimizer.step()
+        correct = int((logits.detach().argmax(dim=1) == y).sum())
+        return float(loss.detach()) * len(y), correct
+
+    def evaluate(self, x, y, batch):
+        self.model.eval()
+        loss_sum, correct = 0.0, 0
+        with torch.no_grad():
+            for start in range(0, len(y), batch):
+                xb = torch.from_numpy(x[start : start + batch])
+                yb = torch.from_numpy(y[start : start + batch])
+                logits = self.model(xb)
+                loss_sum += float(self.loss_sum(logits, yb))
+                correct += int((logits.argmax(dim=1) == yb).sum())
+        return loss_sum, correct
+
+
+if __name__ == '__main__':
+    run(
+        'pytorch',
+        torch.__version__,
+        lambda args, rng: TorchMlp(args),
+        lambda: {'threads': torch.get_num_threads(), 'interopThreads': torch.get_num_interop_threads()},
+    )
