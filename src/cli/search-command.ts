@@ -1,0 +1,95 @@
+// `webgpu-mlp search`: grid or random search over training hyperparameters, selection on validation
+// accuracy only, the selection retrained on training + validation data and tested once
+// (src/experiments/search.ts). The usual training flags give the base configuration; --grid
+// KEY=VALUES (and/or --config FILE) the axes. Ctrl-C stops with the current trial resumable; the
+// same command again continues, skipping finished trials.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { argsFromObject, FlagsError, trainingFlags } from '../experiments/flags.ts';
+import { DefinitionError, canonicalJson } from '../experiments/runner.ts';
+import { readSearchFile, type SearchFile } from '../experiments/search-file.ts';
+import { runSearch, searchDefinition, type SearchSpec } from '../experiments/search.ts';
+import { keyInfo, parseAxis, SpaceError, type Axis } from '../experiments/space.ts';
+import { UsageError } from './errors.ts';
+import { createReporter } from './progress.ts';
+import { flagName, withInterrupts } from './train-command.ts';
+import { TRAINING_OPTIONS, type TrainingFlags } from './train-options.ts';
+
+export interface SearchCommandFlags extends TrainingFlags {
+  grid: string[];
+  config?: string;
+  random?: number;
+  searchSeed?: number;
+  dir?: string;
+  retrain: boolean;
+  baseline: boolean;
+  report: boolean;
+  json?: boolean;
+}
+
+/** Errors of the search's definition are usage errors: the message says what to write instead. */
+async function asUsage<T>(body: () => Promise<T> | T): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof SpaceError || error instanceof FlagsError || error instanceof DefinitionError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The base flags: a file's `base:` under the flags given on the command line. */
+function baseFlags(flags: SearchCommandFlags, command: Command, file: SearchFile | undefined): TrainingFlags {
+  const given = TRAINING_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
+  if (!file?.base) return flags;
+  const fromFile = trainingFlags(argsFromObject(file.base)) as unknown as Record<string, unknown>;
+  for (const name of given) fromFile[name] = flags[name];
+  return fromFile as unknown as TrainingFlags;
+}
+
+export async function searchCommand(flags: SearchCommandFlags, command: Command): Promise<number> {
+  const file = flags.config ? await asUsage(() => readSearchFile(flags.config!)) : undefined;
+  const axes: Axis[] = [...(file?.axes ?? []), ...(await asUsage(() => flags.grid.map(parseAxis)))];
+  const base = await asUsage(() => baseFlags(flags, command, file));
+  // A flag that an axis varies would be silently overridden: refuse it. (--layers stays: the hidden
+  // axis takes its input and output widths from it.)
+  for (const axis of axes) {
+    const flag = keyInfo(axis.key).flag;
+    if (axis.key !== 'hidden' && command.getOptionValueSource(flag) === 'cli') {
+      throw new UsageError(`${flagName(flag)} is searched by the ${axis.key} axis; drop ${flagName(flag)} (the axis gives its values)`);
+    }
+  }
+  const samples = flags.random ?? file?.random;
+  const spec: SearchSpec = {
+    base,
+    axes,
+    mode: samples !== undefined ? 'random' : 'grid',
+    samples,
+    seed: flags.searchSeed ?? file?.seed ?? 1,
+  };
+  const definition = await asUsage(() => searchDefinition(spec));
+  // The default directory is named after the definition: the same command finds its own search again.
+  const dir = flags.dir ?? join('runs', `search-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`);
+  const json = flags.json ?? false;
+  const log = createReporter({ json });
+  try {
+    const result = await withInterrupts(log, 'finishing the current steps and saving the trial for later', (signal) =>
+      asUsage(() =>
+        runSearch(spec, {
+          dir,
+          retrain: flags.retrain,
+          baseline: flags.baseline,
+          report: flags.report,
+          signal,
+          log: (line) => log.message(line),
+          reporter: () => createReporter({ json }),
+          command: process.argv.slice(2),
+        }),
+      ),
+    );
+    log.event('search', { dir, exitCode: result.exitCode, selected: result.selected, final: result.final, baseline: result.baseline, files: result.files, tally: result.tally });
+    return result.exitCode;
+  } finally {
+    log.close();
+  }
+}
