@@ -1,9 +1,11 @@
 // Kernel benchmark: `npm run bench:kernels` (node --import ./bin/register.mjs bench/kernels.ts).
 // Prints the adapter and date, the GFLOP/s of each matmul form and variant at the MLP's shapes
-// (784-256-128-10 at B=128, evaluation at B=1024) and at 1024³, fused vs separate epilogues, the
-// time of an optimizer update over 1M parameters, and the per-dispatch overhead.
+// (784-256-128-10 at B=128, evaluation at B=1024) and at 1024³, fused vs separate epilogues
+// (activation, dropout) and bias gradients, the time of an optimizer update over 1M parameters,
+// and the per-dispatch overhead.
 // Options: --json (machine-readable), --markdown (tables for bench/RESULTS.md), --rounds=N,
-// --variants=subgroup,tiled, --wait=idle|spin (see bench/timing.ts), --skip-cube (no 1024³).
+// --variants=subgroup,tiled, --wait=idle|spin (see bench/timing.ts), --skip-cube (no 1024³),
+// --sections=matmul,fusion,optimizer,overhead (default: all).
 // Methodology (interleaving, idle wait, CPU-time figure): bench/timing.ts.
 import { BufferArena } from '../src/gpu/arena.ts';
 import { adapterName, openGpu, type GpuContext } from '../src/gpu/device.ts';
@@ -19,6 +21,8 @@ import {
   type MatmulVariantName,
 } from '../src/kernels/matmul.ts';
 import { activationBackward, activationForward } from '../src/kernels/activation.ts';
+import { biasGrad } from '../src/kernels/bias-grad.ts';
+import { dropoutBackward, dropoutForward } from '../src/kernels/dropout.ts';
 import { optimizerUpdate } from '../src/kernels/optimizer.ts';
 import { StepParamsRing } from '../src/gpu/step-params.ts';
 import { OPTIMIZERS, optimizerConfig, optimizerStateSlots, type OptimizerKind } from '../src/model/optimizer.ts';
@@ -53,6 +57,14 @@ export interface MatmulResult extends CaseTiming {
   isDefault: boolean;
 }
 
+export interface FusionResult {
+  case: string;
+  /** Median wall-clock ms per repetition (all the case's dispatches). */
+  ms: number;
+  /** Median lavapipe worker CPU ms per repetition (Linux only). */
+  cpuMs: number | undefined;
+}
+
 export interface OverheadResult {
   /** Microseconds per dispatch, 1000 tiny dispatches in one compute pass. */
   onePassUs: number;
@@ -62,6 +74,8 @@ export interface OverheadResult {
 
 /** A bench section: one kernel family's measurements. */
 interface Section {
+  /** The name --sections selects it by. */
+  readonly key: string;
   readonly title: string;
   run(ctx: BenchContext): Promise<unknown>;
 }
@@ -78,6 +92,7 @@ interface Args {
   variants: readonly MatmulVariantName[] | undefined;
   wait: WaitMode;
   cube: boolean;
+  sections: readonly string[] | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -93,6 +108,7 @@ function parseArgs(argv: readonly string[]): Args {
     variants,
     wait,
     cube: !argv.includes('--skip-cube'),
+    sections: value('sections')?.split(','),
   };
 }
 
@@ -108,6 +124,7 @@ async function recordForm(ctx: KernelContext, form: Form, shape: Shape, variant:
 }
 
 const matmulSection: Section = {
+  key: 'matmul',
   title: 'matmul',
   async run(ctx) {
     const variants = (ctx.args.variants ?? MATMUL_VARIANTS).filter((v) => matmulVariantSupported(ctx.device, v));
@@ -145,6 +162,7 @@ const matmulSection: Section = {
 };
 
 const overheadSection: Section = {
+  key: 'overhead',
   title: 'dispatch overhead',
   async run(ctx): Promise<OverheadResult> {
     const arena = new BufferArena(ctx.device);
@@ -187,6 +205,7 @@ function optimizerBytesPerParam(kind: OptimizerKind): number {
 }
 
 const optimizerSection: Section = {
+  key: 'optimizer',
   title: 'optimizer',
   async run(ctx) {
     const count = 1 << 20; // 1,048,576 parameters, one dispatch
@@ -224,11 +243,17 @@ const optimizerSection: Section = {
 
 /**
  * Epilogue fusion: the forward's bias + activation and the input grad's act' multiply run inside the
- * matmul; the alternative is the plain product followed by the standalone activation kernel.
+ * matmul; the alternative is the plain product followed by the standalone activation kernel. Then
+ * dropout fused into the same epilogues (what the training plan does) against the product followed
+ * by the separate dropout kernel (the plan with fuseDropout: false), at the MLP's shapes: layer 1's
+ * forward (128x784->256) and layer 2's input grad into layer 1's output (128x256<-128). Last, the
+ * three weight grads of a step with their bias gradients from the same dispatches (the plan's
+ * default) or from three bias_grad dispatches (fuseBiasGrad: false).
  */
 const fusionSection: Section = {
+  key: 'fusion',
   title: 'epilogue fusion',
-  async run(ctx) {
+  async run(ctx): Promise<FusionResult[]> {
     const B = 128;
     const IN = 784;
     const OUT = 256;
@@ -243,6 +268,18 @@ const fusionSection: Section = {
     const dx = arena.tensor('dx', B * OUT * 4);
     const w2 = randomTensor(sub, 'w2', IN * OUT);
     const flops = 2 * B * IN * OUT;
+    // Layer 2 (256 -> 128): its input grad dZ1[B, 256] = mask ⊙ (dZ2[B, 128]·W2[128, 256]) ⊙ relu'(A1) / keep.
+    const HIDDEN = 128;
+    const h = arena.tensor('h', B * OUT * 4);
+    const dz2 = randomTensor(sub, 'dz2', B * HIDDEN);
+    const wLayer2 = randomTensor(sub, 'w layer 2', HIDDEN * OUT);
+    const step = new StepParamsRing(ctx.device, 1, 'bench step');
+    arena.adopt(step.buffer);
+    step.set(0, { t: 1, batchStart: 0, rows: B, record: 0, lr: 0 });
+    step.flush();
+    const dropout = { seed: 1, layer: 0, rate: 0.2 };
+    const mask = { ...dropout, count: B * OUT };
+    const layer2Flops = 2 * B * HIDDEN * OUT;
     const cases = [
       { name: 'forward fused', dispatches: [await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' })], flops },
       {
@@ -263,13 +300,60 @@ const fusionSection: Section = {
         ],
         flops,
       },
+      {
+        name: 'forward + dropout fused',
+        dispatches: [await matmulForward(sub, { x, w, b, y: h, step: step.buffer }, { B, IN, OUT, activation: 'relu', dropout })],
+        flops,
+      },
+      {
+        name: 'forward + dropout kernel',
+        dispatches: [
+          await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' }),
+          await dropoutForward(sub, { input: y, output: h, step: step.buffer }, mask),
+        ],
+        flops,
+      },
+      {
+        name: 'layer 2 input grad, no dropout',
+        dispatches: [await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' })],
+        flops: layer2Flops,
+      },
+      {
+        name: 'layer 2 input grad + dropout fused',
+        dispatches: [await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a: h, dx, step: step.buffer }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu', dropout })],
+        flops: layer2Flops,
+      },
+      {
+        name: 'layer 2 input grad + dropout kernel',
+        dispatches: [
+          await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' }),
+          await dropoutBackward(sub, { input: dx, output: dx, step: step.buffer }, mask),
+        ],
+        flops: layer2Flops,
+      },
     ];
+    const weightGrads = { separate: [] as Dispatch[], fused: [] as Dispatch[], flops: 0 };
+    for (const [inputs, outputs] of [[784, 256], [256, 128], [128, 10]]) {
+      const shape = { B, IN: inputs, OUT: outputs };
+      const io = { dy: randomTensor(sub, 'dz', B * outputs), x: randomTensor(sub, 'x', B * inputs), dw: arena.tensor('dw', outputs * inputs * 4) };
+      const db = arena.tensor('db', outputs * 4);
+      weightGrads.separate.push(await matmulWeightGrad(sub, io, shape), await biasGrad(sub, { dy: io.dy, db }, { B, OUT: outputs }));
+      weightGrads.fused.push(await matmulWeightGrad(sub, { ...io, db }, shape));
+      weightGrads.flops += 2 * B * inputs * outputs;
+    }
+    cases.push(
+      { name: 'step weight grads, bias in them', dispatches: weightGrads.fused, flops: weightGrads.flops },
+      { name: 'step weight grads + 3 bias_grad', dispatches: weightGrads.separate, flops: weightGrads.flops },
+    );
     const timings = await timeRoundRobin(ctx.device, cases, { rounds: ctx.args.rounds, wait: ctx.args.wait });
     arena.destroy();
-    const results = timings.map((t) => ({ case: t.name, ms: t.wallMs }));
+    const results = timings.map((t) => ({ case: t.name, ms: t.wallMs, cpuMs: t.cpuMs }));
     if (!ctx.args.json) {
-      console.log(`\nepilogue fusion at ${B}x${IN}->${OUT} (ms per product, median):`);
-      for (const r of results) console.log(`  ${r.case.padEnd(26)} ${r.ms.toFixed(3)} ms`);
+      console.log(
+        `\nepilogue fusion (ms per repetition, median: wall | lavapipe CPU); products at ${B}x${IN}->${OUT}, layer 2 at ${B}x${OUT}<-${HIDDEN}, ` +
+          `step weight grads of 784-256-128-10 at B=${B}:`,
+      );
+      for (const r of results) console.log(`  ${r.case.padEnd(36)} ${r.ms.toFixed(3)} | ${r.cpuMs?.toFixed(3) ?? '-'} ms`);
     }
     return results;
   },
@@ -297,7 +381,23 @@ function printMatmulRow(form: Form, shape: Shape, timings: readonly CaseTiming[]
   console.log(`${shapeLabel(form, shape).padEnd(36)}${timings.map((t) => cell(t).padStart(16)).join('')}   ${def ? def.wallMs.toFixed(3) : ''}`);
 }
 
-function printMarkdown(matmul: readonly MatmulResult[], overhead: OverheadResult, chosen: MatmulVariantName): void {
+function printMarkdown(
+  matmul: readonly MatmulResult[] | undefined,
+  fusion: readonly FusionResult[] | undefined,
+  overhead: OverheadResult | undefined,
+  chosen: MatmulVariantName,
+): void {
+  if (matmul) printMatmulMarkdown(matmul, chosen);
+  if (fusion) {
+    console.log(`\n| epilogue | wall ms | lavapipe CPU ms |\n|---|---:|---:|`);
+    for (const r of fusion) console.log(`| ${r.case} | ${r.ms.toFixed(3)} | ${r.cpuMs?.toFixed(3) ?? '-'} |`);
+  }
+  if (overhead) {
+    console.log(`\nDispatch overhead: ${overhead.onePassUs.toFixed(1)} µs per dispatch with 1000 in one pass, ${overhead.passPerDispatchUs.toFixed(1)} µs with a pass per dispatch.`);
+  }
+}
+
+function printMatmulMarkdown(matmul: readonly MatmulResult[], chosen: MatmulVariantName): void {
   const variants = [...new Set(matmul.map((r) => r.variant))];
   console.log(`\n| product | ${variants.map((v) => (v === chosen ? `**${v}** (default)` : v)).join(' | ')} |`);
   console.log(`|---|${variants.map(() => '---:|').join('')}`);
@@ -310,7 +410,6 @@ function printMarkdown(matmul: readonly MatmulResult[], overhead: OverheadResult
       return r ? `${r.gflops.toFixed(1)} \\| ${r.gflopsPerCore?.toFixed(1) ?? '-'}` : '';
     }).join(' | ')} |`);
   }
-  console.log(`\nDispatch overhead: ${overhead.onePassUs.toFixed(1)} µs per dispatch with 1000 in one pass, ${overhead.passPerDispatchUs.toFixed(1)} µs with a pass per dispatch.`);
 }
 
 async function main(): Promise<void> {
@@ -323,12 +422,21 @@ async function main(): Promise<void> {
     console.log(`adapter: ${adapterName(gpu.report)}; LP_NUM_THREADS=${process.env.LP_NUM_THREADS ?? '(default)'}; wait=${args.wait}`);
   }
   const results: Record<string, unknown> = {};
-  for (const section of SECTIONS) results[section.title] = await section.run(ctx);
+  const unknown = (args.sections ?? []).filter((key) => !SECTIONS.some((section) => section.key === key));
+  if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}; known: ${SECTIONS.map((section) => section.key).join(', ')}`);
+  for (const section of SECTIONS) {
+    if (!args.sections || args.sections.includes(section.key)) results[section.title] = await section.run(ctx);
+  }
   const chosen = defaultMatmulVariant(ctx);
   if (args.json) {
     console.log(JSON.stringify({ date, adapter: adapterName(gpu.report), adapterKind: gpu.report.kind, defaultMatmulVariant: chosen, ...results }, null, 2));
   } else if (args.markdown) {
-    printMarkdown(results.matmul as MatmulResult[], results['dispatch overhead'] as OverheadResult, chosen);
+    printMarkdown(
+      results.matmul as MatmulResult[] | undefined,
+      results['epilogue fusion'] as FusionResult[] | undefined,
+      results['dispatch overhead'] as OverheadResult | undefined,
+      chosen,
+    );
   }
   ctx.arena.destroy();
   gpu.close();

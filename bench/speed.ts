@@ -24,6 +24,8 @@
 // Options: --parts=ours,cpu,numpy,torch,tfjs,breakdown  --epochs=4  --extra-batch-sizes=64,256 (or none)
 //   --cpu-steps=20  --tfjs-steps=100  --tfjs-rounds=3  --rounds=7 --breakdown-batch=128 (breakdown)
 //   --python=/usr/bin/python3  --markdown (the tables for bench/RESULTS.md)  --json
+//   --separate-dropout, --separate-bias-grad (ours and breakdown: dropout, or the bias gradients, as
+//   separate dispatches instead of inside the matmul dispatches; both give the step as it was before)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
@@ -59,6 +61,8 @@ interface Args {
   python: string;
   markdown: boolean;
   json: boolean;
+  /** TrainPlanOptions.fuseDropout and fuseBiasGrad for ours and the breakdown. */
+  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean };
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -83,6 +87,7 @@ function parseArgs(argv: readonly string[]): Args {
     python: value('python') ?? '/usr/bin/python3',
     markdown: argv.includes('--markdown'),
     json: argv.includes('--json'),
+    fusion: { fuseDropout: !argv.includes('--separate-dropout'), fuseBiasGrad: !argv.includes('--separate-bias-grad') },
   };
 }
 
@@ -132,10 +137,10 @@ function configFor(batchSize: number, epochs: number): TrainConfig {
   return { ...DEFAULT_CONFIG, batchSize, epochs };
 }
 
-async function measureOurs(session: GpuSession, data: PreparedData, batchSize: number, epochs: number): Promise<SpeedRow> {
+async function measureOurs(session: GpuSession, data: PreparedData, batchSize: number, epochs: number, fusion: Args['fusion']): Promise<SpeedRow> {
   const config = configFor(batchSize, epochs);
   const load0 = load();
-  const engine = await createGpuEngine(session, config.spec, config.optimizer, config);
+  const engine = await createGpuEngine(session, config.spec, config.optimizer, { ...config, ...fusion });
   let history: EpochRecord[];
   // CPU time of each epoch's training: from the end of the previous epoch's validation to its last step.
   const cpu: number[] = [];
@@ -440,7 +445,14 @@ function timestampedStep(device: GPUDevice, dispatches: readonly Dispatch[], slo
   return { testCase, samples, destroy: () => [querySet, resolved, readback].forEach((o) => o.destroy()) };
 }
 
-async function measureBreakdown(gpu: GpuContext, session: GpuSession, data: PreparedData, rounds: number, batchSize: number): Promise<Breakdown> {
+async function measureBreakdown(
+  gpu: GpuContext,
+  session: GpuSession,
+  data: PreparedData,
+  rounds: number,
+  batchSize: number,
+  fusion: Args['fusion'],
+): Promise<Breakdown> {
   const config = configFor(batchSize, 1);
   const { device } = gpu;
   const N = data.train.count;
@@ -458,6 +470,7 @@ async function measureBreakdown(gpu: GpuContext, session: GpuSession, data: Prep
       stepsPerSubmit: S,
       stepsPerEpoch: S,
       seed: config.seed,
+      ...fusion,
     });
     plan.setOrder(epochOrder(config.seed, 0, N));
     plan.submit(Array.from({ length: S }, (_, s) => stepParams(config, N, s))); // fills every slot; compiles every shader
@@ -781,12 +794,12 @@ async function main(): Promise<void> {
       if (args.parts.has('ours')) {
         for (const batchSize of [DEFAULT_CONFIG.batchSize, ...args.extraBatchSizes]) {
           log(`ours: batch ${batchSize}, ${batchSize === DEFAULT_CONFIG.batchSize ? args.epochs : 2} epochs`);
-          rows.push(await measureOurs(session, data, batchSize, batchSize === DEFAULT_CONFIG.batchSize ? args.epochs : 2));
+          rows.push(await measureOurs(session, data, batchSize, batchSize === DEFAULT_CONFIG.batchSize ? args.epochs : 2, args.fusion));
         }
       }
       if (args.parts.has('breakdown')) {
         log(`breakdown: ${args.rounds} rounds`);
-        breakdown = await measureBreakdown(gpu, session, data, args.rounds, args.breakdownBatch);
+        breakdown = await measureBreakdown(gpu, session, data, args.rounds, args.breakdownBatch, args.fusion);
       }
     } finally {
       session.destroy();

@@ -1,14 +1,23 @@
-// Prepended to every matmul kernel (after activation_fns.wgsl): the one strided product all the
-// variants compute, and its epilogue. Every kernel evaluates, for m < M and n < N,
+// Prepended to every matmul kernel (after activation_fns.wgsl and the hook includes below): the
+// one strided product all the variants compute, and its epilogue. Every kernel evaluates, for m < M
+// and n < N,
 //
-//   o[m * SO_M + n * SO_N] = epilogue(Σ_k U[m, k]·V[k, n], m, n)
-//   with U[m, k] = u[m * SU_M + k * SU_K]  and  V[k, n] = v[k * SV_K + n * SV_N].
+//   o[i] = epilogue(Σ_k U[m, k]·V[k, n], m, n)   with i = m * SO_M + n * SO_N,
+//   U[m, k] = u[m * SU_M + k * SU_K]  and  V[k, n] = v[k * SV_K + n * SV_N].
 //
 // src/kernels/matmul.ts maps a dense layer's three products onto it (W is [OUT, IN]):
 //   forward      Y[B, OUT] = act(X·Wᵀ + b):    U = X [B, IN], V[k, n] = W[n, k], epilogue 1 with e = b
 //   input grad   dX[B, IN] = (dY·W) ⊙ act'(A): U = dY [B, OUT], V = W,          epilogue 2 with e = A
 //   weight grad  dW[OUT, IN] = dYᵀ·X:           U[m, k] = dY[k, m], V = X,       epilogue 0
-// All indices are relative to the bindings, so operands may be views inside larger buffers.
+// Every epilogue ends in dropout_apply(value, i) and reads A through activation_output(e[i]), both
+// from the include in front: matmul_no_dropout.wgsl (the value and A as they are) or
+// matmul_dropout.wgsl (inverted dropout at element i; A recovered from the stored post-dropout H).
+// Each kernel's main first calls row_sums_workgroup (matmul_row_sums.wgsl: extra workgroups that
+// compute the weight grad's bias gradient, or matmul_no_row_sums.wgsl), then begin_epilogue().
+// i is the output's own index, which is the row-major index in the [B, OUT] forward output and the
+// [B, IN] input gradient in either orientation (src/kernels/matmul.ts may swap U and V; the output
+// strides swap with them). All indices are relative to the bindings, so operands may be views inside
+// larger buffers.
 override M: u32;
 override N: u32;
 override K: u32;
@@ -25,10 +34,11 @@ override SE_N: u32 = 0u;
 override EPILOGUE: u32 = 0u;
 
 fn epilogue(sum: f32, m: u32, n: u32) -> f32 {
+  let i = m * SO_M + n * SO_N;
   switch EPILOGUE {
-    case 1u: { return activate(sum + e[m * SE_M + n * SE_N]); }
-    case 2u: { return sum * activation_grad_from_output(e[m * SO_M + n * SO_N]); }
-    default: { return sum; }
+    case 1u: { return dropout_apply(activate(sum + e[m * SE_M + n * SE_N]), i); }
+    case 2u: { return dropout_apply(sum * activation_grad_from_output(activation_output(e[i])), i); }
+    default: { return dropout_apply(sum, i); }
   }
 }
 

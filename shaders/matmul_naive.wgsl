@@ -8,7 +8,12 @@
 // against and the simplest statement of the product. x runs along n so that neighbouring invocations
 // write neighbouring outputs.
 @compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lane: u32) {
+  if (row_sums_workgroup(wid, nwg, lane, 64u)) {
+    return;
+  }
+  begin_epilogue();
   let n = gid.x;
   let m = gid.y;
   if (m >= M || n >= N) {

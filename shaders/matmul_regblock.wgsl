@@ -30,7 +30,12 @@ fn store_row(m: u32, n: u32, acc: vec4f) {
 }
 
 @compute @workgroup_size(16, 4)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  if (row_sums_workgroup(wid, nwg, t, 64u)) {
+    return;
+  }
+  begin_epilogue();
   let m = wid.y * TILE_M + 4u * lid.y;
   let n = wid.x * TILE_N + lid.x;
   let r = vec4u(row_offset(m), row_offset(m + 1u), row_offset(m + 2u), row_offset(m + 3u));

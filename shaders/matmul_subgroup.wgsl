@@ -49,7 +49,12 @@ fn store_pair(m: u32, n: vec2u, acc: vec2f) {
 }
 
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32,
+        @builtin(num_workgroups) nwg: vec3u) {
+  if (row_sums_workgroup(wid, nwg, lane, 8u)) {
+    return;
+  }
+  begin_epilogue();
   let m0 = wid.y * ROWS;
   let n = lane_columns(wid.x * COLUMNS, lane);
   let columns = v_columns(n);

@@ -32,7 +32,11 @@ fn load_v(k: u32, n: u32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-        @builtin(local_invocation_index) t: u32) {
+        @builtin(local_invocation_index) t: u32, @builtin(num_workgroups) nwg: vec3u) {
+  if (row_sums_workgroup(wid, nwg, t, 256u)) {
+    return;
+  }
+  begin_epilogue();
   let m0 = wid.y * TILE;
   let n0 = wid.x * TILE;
   var acc: array<vec4f, 4>;   // acc[i][j] = output (m0 + lid.y + 16i, n0 + lid.x + 16j)

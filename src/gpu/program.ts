@@ -83,6 +83,11 @@ export class KernelCache {
 
   constructor(readonly device: GPUDevice) {}
 
+  /** Pipelines compiled (or compiling) so far: what a search reports to show pipelines are reused. */
+  get size(): number {
+    return this.compiled.size;
+  }
+
   compile(def: KernelDef, constants: Constants = {}): Promise<CompiledKernel> {
     const suffix = constantsKey(constants);
     const label = suffix ? `${def.name}[${suffix}]` : def.name;

@@ -1,4 +1,6 @@
-// Bias gradient db[OUT] = Σ_b dY[b, :], deterministic (no float atomics).
+// Bias gradient db[OUT] = Σ_b dY[b, :], deterministic (no float atomics). The training plan computes
+// it inside the weight-grad dispatch by default (matmulWeightGrad with db); this separate kernel is
+// its fuseBiasGrad: false path, and the baseline the fused form is benchmarked against.
 import biasGradWgsl from '../../shaders/bias_grad.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
 import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';

@@ -1,6 +1,7 @@
 // Inverted dropout on a [B, OUT] activation: out = kept ? in / keep : 0, the mask redrawn from
 // (seed, step.t, layer, element) in both passes. Given the same binding as input and output, it
-// runs in place.
+// runs in place. The training plan fuses dropout into the matmul epilogues by default (matmul.ts);
+// these separate dispatches are its fuseDropout: false path.
 import dropoutWgsl from '../../shaders/dropout.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
 import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';

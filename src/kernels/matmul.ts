@@ -2,12 +2,19 @@
 //   forward      Y[B, OUT] = act(X[B, IN]·Wᵀ + b)
 //   input grad   dX[B, IN] = (dY[B, OUT]·W) ⊙ act'(A[B, IN])
 //   weight grad  dW[OUT, IN] = dY[B, OUT]ᵀ·X[B, IN]
+// The forward and the input grad optionally fuse inverted dropout into their epilogue (the forward
+// stores H = mask ⊙ A / keep; the input grad masks its output and reads H in place of A), and the
+// weight grad optionally computes the bias gradient db = Σ_b dY[b, :] in extra workgroups.
 // Every kernel variant computes one strided product with an epilogue (shaders/matmul_common.wgsl);
 // this file maps each form onto it, picks the variant for the adapter, and records one Dispatch.
 // Shapes and strides are override constants: one pipeline per (variant, form, shape, activation),
 // which lets LLVM fold the index arithmetic (5% faster than a uniform on lavapipe, bench/RESULTS.md);
 // a pipeline's first use costs 0.3-0.9 s of compilation there (Mesa's disk cache keeps it).
 import commonWgsl from '../../shaders/matmul_common.wgsl?raw';
+import dropoutEpilogueWgsl from '../../shaders/matmul_dropout.wgsl?raw';
+import noDropoutEpilogueWgsl from '../../shaders/matmul_no_dropout.wgsl?raw';
+import noRowSumsWgsl from '../../shaders/matmul_no_row_sums.wgsl?raw';
+import rowSumsWgsl from '../../shaders/matmul_row_sums.wgsl?raw';
 import naiveWgsl from '../../shaders/matmul_naive.wgsl?raw';
 import regblockWgsl from '../../shaders/matmul_regblock.wgsl?raw';
 import subgroupWgsl from '../../shaders/matmul_subgroup.wgsl?raw';
@@ -15,10 +22,11 @@ import subgroupVWgsl from '../../shaders/matmul_subgroup_v.wgsl?raw';
 import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
 import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
 import tiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
+import { packUniform } from '../gpu/arena.ts';
 import { bindKernel, KernelError, type BindingDecl, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
-import { ACTIVATION_CODE, activationFnsWgsl } from './includes.ts';
+import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
 
 /** The kernel variants, llm.c style: kernel 1 naive ... kernel 4 subgroup. */
 export const MATMUL_VARIANTS = ['naive', 'regblock', 'tiled', 'subgroup'] as const;
@@ -36,11 +44,26 @@ export const MATMUL_VARIANT_PREFERENCE: Record<'cpu' | 'gpu', readonly MatmulVar
   gpu: ['tiled'],
 };
 
+/**
+ * Inverted dropout fused into an epilogue: element i (row-major in the [B, OUT] forward output, or
+ * the [B, IN] input gradient) is kept ⇔ dropout_bits(seed, step.t, layer, i) < keep_threshold, as in
+ * shaders/dropout_hash.wgsl. The step t comes from the StepParams binding (`step` in the io).
+ */
+export interface FusedDropout {
+  readonly seed: number;
+  /** The dense layer whose output the mask belongs to (for the input grad: the layer below). */
+  readonly layer: number;
+  /** Probability of dropping an element, in [0, 1). */
+  readonly rate: number;
+}
+
 export interface ForwardIo {
   x: BindingResource; // [B, IN]
   w: BindingResource; // [OUT, IN]
   b: BindingResource; // [OUT]
-  y: BindingResource; // [B, OUT]
+  y: BindingResource; // [B, OUT]: A, or H = mask ⊙ A / keep with dropout
+  /** The StepParams ring (t picks the mask); required with dims.dropout. */
+  step?: BindingResource;
 }
 
 export interface ForwardDims {
@@ -48,14 +71,21 @@ export interface ForwardDims {
   IN: number;
   OUT: number;
   activation: ActivationKind;
+  /** Fuse dropout into the epilogue: y receives H instead of A. */
+  dropout?: FusedDropout;
 }
 
 export interface InputGradIo {
   dy: BindingResource; // [B, OUT]
   w: BindingResource; // [OUT, IN]
-  /** [B, IN], the post-activation output of the layer below. Not read (and optional) for 'identity'. */
+  /**
+   * [B, IN], the post-activation output of the layer below: A, or with dims.dropout the stored
+   * post-dropout H (A is recovered as H·keep). Not read (and optional) for 'identity'.
+   */
   a?: BindingResource;
   dx: BindingResource; // [B, IN]
+  /** The StepParams ring (t picks the mask); required with dims.dropout. */
+  step?: BindingResource;
 }
 
 export interface InputGradDims {
@@ -64,12 +94,16 @@ export interface InputGradDims {
   OUT: number;
   /** The activation that produced A (the layer below's). */
   activation: ActivationKind;
+  /** The dropout applied to the layer below's output: its mask and 1/keep scale dX. */
+  dropout?: FusedDropout;
 }
 
 export interface WeightGradIo {
   dy: BindingResource; // [B, OUT]
   x: BindingResource; // [B, IN]
   dw: BindingResource; // [OUT, IN]
+  /** [OUT]: if given, the bias gradient Σ_b dY[b, :], computed by extra workgroups of the same dispatch. */
+  db?: BindingResource;
 }
 
 export interface WeightGradDims {
@@ -107,24 +141,56 @@ const BINDINGS: readonly BindingDecl[] = [
   { name: 'o', kind: 'write' },
 ];
 
+/** ... and with fused dropout (shaders/matmul_dropout.wgsl): its parameters and the step's t. */
+const DROPOUT_BINDINGS: readonly BindingDecl[] = [
+  ...BINDINGS,
+  { name: 'dropout', kind: 'uniform' },
+  { name: 'step', kind: 'step' },
+];
+
+/** ... and with row sums of U beside the product (shaders/matmul_row_sums.wgsl): the weight grad's db. */
+const ROW_SUM_BINDINGS: readonly BindingDecl[] = [...BINDINGS, { name: 'sums', kind: 'write' }];
+
 // `enable` directives must precede every declaration, so this goes ahead of the other includes.
 const ENABLE_SUBGROUPS = 'enable subgroups;';
 
-function kernelDef(name: string, source: string, includes: readonly string[] = []): KernelDef {
-  return { name, source, bindings: BINDINGS, includes: [...includes, activationFnsWgsl, commonWgsl] };
+/**
+ * A variant's kernels (one shader module each, hence one name each), which differ in the hooks
+ * included ahead of matmul_common.wgsl: plain, with fused dropout, and with row sums of U.
+ */
+interface KernelSet {
+  readonly plain: KernelDef;
+  readonly dropout: KernelDef;
+  readonly rowSums: KernelDef;
 }
 
-const NAIVE = kernelDef('matmul_naive', naiveWgsl);
-const REGBLOCK = kernelDef('matmul_regblock', regblockWgsl);
-const TILED = kernelDef('matmul_tiled', tiledWgsl);
-const SUBGROUP = kernelDef('matmul_subgroup', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupVWgsl]);
-const SUBGROUP_V4 = kernelDef('matmul_subgroup_v4', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV4Wgsl]);
-const SUBGROUP_V2 = kernelDef('matmul_subgroup_v2', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV2Wgsl]);
+function kernelSet(name: string, source: string, includes: readonly string[] = []): KernelSet {
+  const kernel = (suffix: string, bindings: readonly BindingDecl[], hooks: readonly string[]): KernelDef => ({
+    name: `${name}${suffix}`,
+    source,
+    bindings,
+    includes: [...includes, activationFnsWgsl, ...hooks, commonWgsl],
+  });
+  return {
+    plain: kernel('', BINDINGS, [noDropoutEpilogueWgsl, noRowSumsWgsl]),
+    dropout: kernel('_dropout', DROPOUT_BINDINGS, [stepParamsWgsl, dropoutHashWgsl, dropoutEpilogueWgsl, noRowSumsWgsl]),
+    rowSums: kernel('_row_sums', ROW_SUM_BINDINGS, [noDropoutEpilogueWgsl, rowSumsWgsl]),
+  };
+}
+
+const NAIVE = kernelSet('matmul_naive', naiveWgsl);
+const REGBLOCK = kernelSet('matmul_regblock', regblockWgsl);
+const TILED = kernelSet('matmul_tiled', tiledWgsl);
+const SUBGROUP = kernelSet('matmul_subgroup', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupVWgsl]);
+const SUBGROUP_V4 = kernelSet('matmul_subgroup_v4', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV4Wgsl]);
+const SUBGROUP_V2 = kernelSet('matmul_subgroup_v2', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV2Wgsl]);
 
 interface Variant {
   /** Output elements per workgroup: rows (m) and columns (n). */
   readonly tile: readonly [number, number];
-  kernel(product: Product, v: BindingResource): KernelDef;
+  /** Invocations per workgroup (the `lanes` each kernel passes to row_sums_workgroup). */
+  readonly lanes: number;
+  kernel(product: Product, v: BindingResource): KernelSet;
   supported(device: GPUDevice): boolean;
 }
 
@@ -137,14 +203,14 @@ function hasSubgroupsOf8(device: GPUDevice): boolean {
 }
 
 const VARIANTS: Record<MatmulVariantName, Variant> = {
-  naive: { tile: [8, 8], kernel: () => NAIVE, supported: everywhere },
-  regblock: { tile: [16, 64], kernel: () => REGBLOCK, supported: everywhere },
-  tiled: { tile: [64, 64], kernel: () => TILED, supported: everywhere },
-  subgroup: { tile: [16, 16], kernel: subgroupKernel, supported: hasSubgroupsOf8 },
+  naive: { tile: [8, 8], lanes: 64, kernel: () => NAIVE, supported: everywhere },
+  regblock: { tile: [16, 64], lanes: 64, kernel: () => REGBLOCK, supported: everywhere },
+  tiled: { tile: [64, 64], lanes: 256, kernel: () => TILED, supported: everywhere },
+  subgroup: { tile: [16, 16], lanes: 8, kernel: subgroupKernel, supported: hasSubgroupsOf8 },
 };
 
 /** The subgroup kernel with the widest V loads the strides and the binding's alignment allow. */
-function subgroupKernel(p: Product, v: BindingResource): KernelDef {
+function subgroupKernel(p: Product, v: BindingResource): KernelSet {
   const offset = bindingOffset(v);
   if (p.SV_K === 1 && p.K % 4 === 0 && p.SV_N % 4 === 0 && offset % 16 === 0) return SUBGROUP_V4;
   if (p.SV_N === 1 && p.SV_K % 2 === 0 && offset % 8 === 0) return SUBGROUP_V2;
@@ -161,10 +227,10 @@ export function defaultMatmulVariant(ctx: KernelContext): MatmulVariantName {
   return MATMUL_VARIANT_PREFERENCE[ctx.adapterKind].find((name) => VARIANTS[name].supported(ctx.device))!;
 }
 
-/** Y[B, OUT] = act(X·Wᵀ + b). */
+/** Y[B, OUT] = act(X·Wᵀ + b); with dims.dropout, H = mask ⊙ Y / keep in its place. */
 export async function matmulForward(ctx: KernelContext, io: ForwardIo, dims: ForwardDims, variant?: MatmulVariantName): Promise<Dispatch> {
   const { B, IN, OUT } = dims;
-  const label = `matmulForward ${B}x${IN}->${OUT} ${dims.activation}`;
+  const label = `matmulForward ${B}x${IN}->${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
   checkDims(label, dims);
   checkBinding(label, 'x', io.x, B * IN);
   checkBinding(label, 'w', io.w, OUT * IN);
@@ -176,13 +242,16 @@ export async function matmulForward(ctx: KernelContext, io: ForwardIo, dims: For
     SU_M: IN, SU_K: 1, SV_K: 1, SV_N: IN, SO_M: OUT, SO_N: 1, SE_M: 0, SE_N: 1,
     EPILOGUE: EPILOGUE_BIAS_ACTIVATION, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
-  return record(ctx, label, variant, product, { u: io.x, v: io.w, e: io.b, o: io.y });
+  return record(ctx, label, variant, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
-/** dX[B, IN] = (dY·W) ⊙ act'(A); for 'identity' A is not read and may be omitted. */
+/**
+ * dX[B, IN] = (dY·W) ⊙ act'(A); for 'identity' A is not read and may be omitted. With dims.dropout,
+ * dX = mask ⊙ (dY·W) ⊙ act'(H·keep) / keep, where io.a is the stored post-dropout H.
+ */
 export async function matmulInputGrad(ctx: KernelContext, io: InputGradIo, dims: InputGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
   const { B, IN, OUT } = dims;
-  const label = `matmulInputGrad ${B}x${IN}<-${OUT} ${dims.activation}`;
+  const label = `matmulInputGrad ${B}x${IN}<-${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
   checkDims(label, dims);
   checkBinding(label, 'dy', io.dy, B * OUT);
   checkBinding(label, 'w', io.w, OUT * IN);
@@ -198,25 +267,64 @@ export async function matmulInputGrad(ctx: KernelContext, io: InputGradIo, dims:
     SU_M: OUT, SU_K: 1, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: useA ? EPILOGUE_ACTIVATION_GRAD : EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
-  return record(ctx, label, variant, product, { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx });
+  const resources = { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx };
+  return record(ctx, label, variant, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
-/** dW[OUT, IN] = dYᵀ·X (the bias gradient is a separate kernel). */
+/**
+ * dW[OUT, IN] = dYᵀ·X, and with io.db the bias gradient db[OUT] = Σ_b dY[b, :] in the same dispatch
+ * (without it, the bias gradient is the separate bias_grad kernel).
+ */
 export async function matmulWeightGrad(ctx: KernelContext, io: WeightGradIo, dims: WeightGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
   const { B, IN, OUT } = dims;
-  const label = `matmulWeightGrad ${OUT}x${IN} over ${B}`;
+  const label = `matmulWeightGrad ${OUT}x${IN} over ${B}${io.db ? ' + bias' : ''}`;
   checkDims(label, dims);
   checkBinding(label, 'dy', io.dy, B * OUT);
   checkBinding(label, 'x', io.x, B * IN);
   checkBinding(label, 'dw', io.dw, OUT * IN);
+  if (io.db) checkBinding(label, 'db', io.db, OUT);
   // m = output unit, n = input unit, k = row of the batch; U[m, k] = dY[k, m].
   const product: Product = {
     M: OUT, N: IN, K: B,
     SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
   };
-  return record(ctx, label, variant, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw });
+  return record(ctx, label, variant, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
 }
+
+function dropoutLabel(dropout: FusedDropout | undefined): string {
+  return dropout ? ` + dropout ${dropout.rate}` : '';
+}
+
+/**
+ * The extra bindings of a fused-dropout kernel: its parameters (a uniform made here) and the step ring.
+ * A uniform rather than override constants: the seed changes from run to run, and a new override
+ * value means new pipelines (0.3-0.9 s each on lavapipe); as overrides the kernel was no faster
+ * (forward 128x784->256 + dropout: 3.04-3.06 vs 3.07 ms of CPU).
+ */
+function fusedDropout(
+  ctx: KernelContext,
+  label: string,
+  dropout: FusedDropout | undefined,
+  step: BindingResource | undefined,
+): { dropout: BindingResource; step: BindingResource } | undefined {
+  if (!dropout) return undefined;
+  if (!(dropout.rate >= 0 && dropout.rate < 1)) throw new KernelError(`${label}: dropout rate must be in [0, 1), found ${dropout.rate}`);
+  if (!step) throw new KernelError(`${label}: fused dropout needs the step binding (the StepParams ring: t picks the mask)`);
+  const params = ctx.arena.uniform(
+    `${label} dropout params`,
+    packUniform([
+      ['u32', dropout.seed],
+      ['u32', dropout.layer],
+      ['u32', dropoutKeepThreshold(dropout.rate)],
+      ['f32', 1 - dropout.rate],
+    ]),
+  );
+  return { dropout: params, step };
+}
+
+/** What a kernel computes beside the plain product: fused dropout, or row sums of U. */
+type Extra = { dropout: BindingResource; step: BindingResource } | { sums: BindingResource };
 
 async function record(
   ctx: KernelContext,
@@ -224,6 +332,7 @@ async function record(
   requested: MatmulVariantName | undefined,
   product: Product,
   resources: { u: BindingResource; v: BindingResource; e: BindingResource; o: BindingResource },
+  extra?: Extra,
 ): Promise<Dispatch> {
   const name = requested ?? defaultMatmulVariant(ctx);
   const variant = VARIANTS[name];
@@ -232,14 +341,23 @@ async function record(
     throw new KernelError(`${label}: matmul variant '${name}' is not supported by this device (it needs subgroups of 8 invocations)`);
   }
   // Tiles overhang the matrix edges; computing Oᵀ = Vᵀ·Uᵀ instead wastes less when the tile is
-  // lopsided (regblock's 4×256 against a 10-column output).
+  // lopsided (regblock's 16×64 against a 10-column output). Row sums are of U, so they keep the
+  // orientation (which costs regblock's 256x784 weight grad 6% more padding).
   const [rows, columns] = variant.tile;
   const padded = (p: Product) => Math.ceil(p.M / rows) * rows * Math.ceil(p.N / columns) * columns;
   const flipped = transposed(product);
-  const [p, bound] = padded(flipped) < padded(product) ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
-  const kernel = await ctx.cache.compile(variant.kernel(p, bound.v), { ...p });
-  const workgroups = [Math.ceil(p.N / columns), Math.ceil(p.M / rows), 1] as const;
-  return bindKernel(ctx.device, kernel, bound, workgroups, `${label} [${name}]`);
+  const flip = !(extra && 'sums' in extra) && padded(flipped) < padded(product);
+  const [p, bound] = flip ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
+  const kernels = variant.kernel(p, bound.v);
+  const [gridX, gridY] = [Math.ceil(p.N / columns), Math.ceil(p.M / rows)];
+  if (extra && 'sums' in extra) {
+    // Rows of workgroups past the product's, each summing `lanes` rows of U (matmul_row_sums.wgsl).
+    const sumRows = Math.ceil(Math.ceil(p.M / variant.lanes) / gridX);
+    const kernel = await ctx.cache.compile(kernels.rowSums, { ...p, M_GROUPS: gridY });
+    return bindKernel(ctx.device, kernel, { ...bound, ...extra }, [gridX, gridY + sumRows, 1], `${label} [${name}]`);
+  }
+  const kernel = await ctx.cache.compile(extra ? kernels.dropout : kernels.plain, { ...p });
+  return bindKernel(ctx.device, kernel, { ...bound, ...extra }, [gridX, gridY, 1], `${label} [${name}]`);
 }
 
 /** The same product computed as Oᵀ[n, m] = Σ_k Vᵀ[n, k]·Uᵀ[k, m]: u and v swap roles. */

@@ -36,11 +36,13 @@ export class GpuSession {
   private readonly dataArena: BufferArena;
   readonly sets: { train: GpuImageSet } & Partial<Record<EvalSetName, GpuImageSet>>;
 
+  /** `cache`: share compiled pipelines with other sessions on the device (one session per data split). */
   constructor(
     readonly gpu: GpuContext,
     data: SessionData,
+    cache?: KernelCache,
   ) {
-    this.cache = new KernelCache(gpu.device);
+    this.cache = cache ?? new KernelCache(gpu.device);
     this.dataArena = new BufferArena(gpu.device);
     this.sets = {
       train: uploadImageSet(this.dataArena, data.train),
@@ -91,6 +93,9 @@ export interface GpuEngineOptions {
   /** Seeds the dropout masks. */
   readonly seed: number;
   readonly evalBatchSize: number;
+  /** Dropout and bias gradients inside the matmul dispatches (default true); see TrainPlanOptions. */
+  readonly fuseDropout?: boolean;
+  readonly fuseBiasGrad?: boolean;
 }
 
 export async function createGpuEngine(
@@ -115,6 +120,8 @@ export async function createGpuEngine(
         stepsPerSubmit: options.stepsPerSubmit,
         stepsPerEpoch,
         seed: options.seed,
+        fuseDropout: options.fuseDropout,
+        fuseBiasGrad: options.fuseBiasGrad,
       });
       const evalPlans: Partial<Record<EvalSetName, EvalPlan>> = {};
       for (const name of ['validation', 'test'] as const) {

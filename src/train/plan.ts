@@ -28,20 +28,25 @@ export interface StepRecords {
   readonly correct: Uint32Array;
 }
 
-/** Activations of one batch, per dense layer: A (after the activation), H (after dropout, if any). */
+/**
+ * Activations of one batch, per dense layer. a[l] is what layer l's matmul writes: A (after the
+ * activation) or, where dropout is fused into it, H (after dropout; A itself is never stored). h[l]
+ * is H written by a separate dropout dispatch (the unfused path), beside A in a[l].
+ */
 export interface LayerBuffers {
   readonly x: GPUBuffer; // [B, IN₀] the gathered batch
   readonly y: GPUBuffer; // [B] labels
   readonly a: GPUBuffer[]; // a[l]: [B, OUT_l]; for the last layer, the logits
-  readonly h: (GPUBuffer | undefined)[]; // h[l]: [B, OUT_l] after dropout, only where the layer has dropout
+  readonly h: (GPUBuffer | undefined)[]; // h[l]: [B, OUT_l], only where a separate dropout dispatch applies
 }
 
-export function allocateLayerBuffers(arena: BufferArena, layers: readonly DenseLayer[], B: number, train: boolean, prefix: string): LayerBuffers {
+/** `separateDropout`: allocate h[l] for the layers with dropout (a training plan that does not fuse it). */
+export function allocateLayerBuffers(arena: BufferArena, layers: readonly DenseLayer[], B: number, separateDropout: boolean, prefix: string): LayerBuffers {
   return {
     x: arena.tensor(`${prefix} x`, B * layers[0].in * 4),
     y: arena.tensor(`${prefix} y`, B * 4),
     a: layers.map((layer) => arena.tensor(`${prefix} a${layer.index}`, B * layer.out * 4)),
-    h: layers.map((layer) => (train && layer.dropout ? arena.tensor(`${prefix} h${layer.index}`, B * layer.out * 4) : undefined)),
+    h: layers.map((layer) => (separateDropout && layer.dropout ? arena.tensor(`${prefix} h${layer.index}`, B * layer.out * 4) : undefined)),
   };
 }
 
@@ -65,6 +70,8 @@ interface ForwardOptions {
   readonly train: boolean;
   readonly seed: number;
   readonly dropout: number;
+  /** Training with dropout: in the forward matmul's epilogue (default) or a separate dispatch into h[l]. */
+  readonly fuseDropout?: boolean;
 }
 
 export async function forwardDispatches(
@@ -77,21 +84,22 @@ export async function forwardDispatches(
   step?: GPUBuffer,
 ): Promise<Dispatch[]> {
   const dispatches: Dispatch[] = [];
+  const fuse = options.fuseDropout ?? true;
   for (const layer of layers) {
     const { index: l, in: IN, out: OUT } = layer;
+    const dropout = options.train && layer.dropout ? { seed: options.seed, layer: l, rate: options.dropout } : undefined;
+    if (dropout && !step) throw new Error('a training forward pass with dropout needs the step params ring');
     dispatches.push(
       await matmulForward(
         ctx,
-        { x: layerInput(buffers, l), w: model.paramView(layer.weight), b: model.paramView(layer.bias), y: buffers.a[l] },
-        { B: options.B, IN, OUT, activation: layer.activation },
+        { x: layerInput(buffers, l), w: model.paramView(layer.weight), b: model.paramView(layer.bias), y: buffers.a[l], step },
+        { B: options.B, IN, OUT, activation: layer.activation, dropout: fuse ? dropout : undefined },
       ),
     );
-    const h = buffers.h[l];
-    if (options.train && h) {
-      if (!step) throw new Error('a training forward pass with dropout needs the step params ring');
-      dispatches.push(
-        await dropoutForward(ctx, { input: buffers.a[l], output: h, step }, { count: options.B * OUT, seed: options.seed, layer: l, rate: options.dropout }),
-      );
+    if (dropout && !fuse) {
+      const h = buffers.h[l];
+      if (!h || !step) throw new Error(`layer ${l}: unfused dropout needs its h buffer (allocateLayerBuffers with separateDropout) and the step params ring`);
+      dispatches.push(await dropoutForward(ctx, { input: buffers.a[l], output: h, step }, { count: options.B * OUT, ...dropout }));
     }
   }
   return dispatches;
@@ -109,6 +117,16 @@ export interface TrainPlanOptions {
   readonly stepsPerEpoch: number;
   /** Seeds the dropout masks. */
   readonly seed: number;
+  /**
+   * Dropout inside the matmul epilogues (default): the forward stores H in place of A and the input
+   * grad masks its output, reading H. false: separate dropout dispatches, A and H both stored.
+   */
+  readonly fuseDropout?: boolean;
+  /**
+   * Each layer's bias gradient computed by extra workgroups of its weight-grad dispatch (default),
+   * or by the separate bias_grad kernel (one more dispatch per layer).
+   */
+  readonly fuseBiasGrad?: boolean;
 }
 
 /**
@@ -151,7 +169,9 @@ export class TrainPlan {
       B * widestRow(layers) * 4,
       `the largest batch size that fits is ${maxBatchRows(ctx.device, layers)}`,
     );
-    const buffers = allocateLayerBuffers(arena, layers, B, true, 'train');
+    const fuseDropout = options.fuseDropout ?? true;
+    const fuseBiasGrad = options.fuseBiasGrad ?? true;
+    const buffers = allocateLayerBuffers(arena, layers, B, !fuseDropout, 'train');
     // dZ_l [B, OUT_l]: gradient of the loss w.r.t. layer l's pre-activation.
     const dz = layers.map((layer) => arena.tensor(`train dz${layer.index}`, B * layer.out * 4));
     const indices = arena.tensor('train indices', data.count * 4);
@@ -165,7 +185,8 @@ export class TrainPlan {
     dispatches.push(
       await gatherBatch(ctx, { images: data.images, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize }),
     );
-    dispatches.push(...(await forwardDispatches(ctx, model, layers, buffers, { B, train: true, seed: options.seed, dropout: spec.dropout }, step)));
+    const forward = { B, train: true, seed: options.seed, dropout: spec.dropout, fuseDropout };
+    dispatches.push(...(await forwardDispatches(ctx, model, layers, buffers, forward, step)));
     const last = layers[layers.length - 1];
     dispatches.push(
       await lossKernel(spec)(
@@ -177,25 +198,26 @@ export class TrainPlan {
     for (let l = layers.length - 1; l >= 0; l--) {
       const layer = layers[l];
       const input = layerInput(buffers, l);
+      const db = model.gradView(layer.bias);
       dispatches.push(
-        await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight) }, { B, IN: layer.in, OUT: layer.out }),
-        await biasGrad(ctx, { dy: dz[l], db: model.gradView(layer.bias) }, { B, OUT: layer.out }),
+        await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out }),
       );
+      if (!fuseBiasGrad) dispatches.push(await biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
       if (l === 0) continue;
       const below = layers[l - 1];
+      // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep. Fused, the epilogue applies all of it, reading the
+      // stored H (a[l − 1]) for A; unfused, the products commute, so dropout's backward scales the
+      // matmul's output in place.
+      const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
       dispatches.push(
         await matmulInputGrad(
           ctx,
-          { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1] },
-          { B, IN: layer.in, OUT: layer.out, activation: below.activation },
+          { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1], step },
+          { B, IN: layer.in, OUT: layer.out, activation: below.activation, dropout: fuseDropout ? dropout : undefined },
         ),
       );
-      // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep: the products commute, so dropout's backward
-      // scales the fused matmul's output in place.
-      if (below.dropout) {
-        dispatches.push(
-          await dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, seed: options.seed, layer: l - 1, rate: spec.dropout }),
-        );
+      if (dropout && !fuseDropout) {
+        dispatches.push(await dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
       }
     }
     dispatches.push(

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { elementView } from '../../src/gpu/arena.ts';
 import { readFloat32 } from '../../src/gpu/buffers.ts';
+import { StepParamsRing } from '../../src/gpu/step-params.ts';
 import {
   defaultMatmulVariant,
   MATMUL_VARIANTS,
@@ -8,10 +9,12 @@ import {
   matmulInputGrad,
   matmulVariantSupported,
   matmulWeightGrad,
+  type FusedDropout,
   type MatmulVariantName,
 } from '../../src/kernels/matmul.ts';
 import type { ActivationKind } from '../../src/model/spec.ts';
-import { activationForward } from '../../src/reference/activation.ts';
+import { activationBackward, activationForward } from '../../src/reference/activation.ts';
+import { dropoutBackward, dropoutForward } from '../../src/reference/dropout.ts';
 import * as reference from '../../src/reference/matmul.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testGpu, testKernelContext } from '../helpers/gpu.ts';
@@ -28,6 +31,19 @@ const ATOL_PER_TERM = 2 ** -20;
 /** The last rounding of a large sum, and lavapipe's f32 exp/tanh in the epilogue (a few ulp). */
 const RTOL = 1e-5;
 const tolerance = (K: number) => ({ atol: K * ATOL_PER_TERM, rtol: RTOL });
+
+/**
+ * Fused dropout divides the epilogue's value by keep, which scales the product's absolute error by
+ * 1/keep (the division's own rounding, ≤ 2.5 ulp, is inside RTOL). The input grad also recovers A as
+ * H·keep, a few ulp from A (shaders/matmul_dropout.wgsl): act' moves by ≤ 2^-21 (tanh: |2a·Δa|;
+ * sigmoid half that; ReLU not at all), times |dY·W| ≤ K for inputs in [-1, 1], then / keep.
+ */
+const RECOVERED_A_PER_TERM = 2 ** -21;
+const fusedForwardTolerance = (K: number, keep: number) => ({ atol: (K * ATOL_PER_TERM) / keep, rtol: RTOL });
+const fusedInputGradTolerance = (K: number, keep: number) => ({ atol: (K * (ATOL_PER_TERM + RECOVERED_A_PER_TERM)) / keep, rtol: RTOL });
+
+/** The step whose mask the fused tests draw (t is read from the StepParams binding). */
+const DROPOUT_T = 5;
 
 interface Shape {
   readonly B: number;
@@ -98,23 +114,88 @@ async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activati
   ctx.arena.destroy();
 }
 
-async function checkWeightGrad(variant: MatmulVariantName, shape: Shape): Promise<void> {
+/** The weight grad, and with `withBias` the bias gradient from the same dispatch (a sum over B, as dW's). */
+async function checkWeightGrad(variant: MatmulVariantName, shape: Shape, withBias = false): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, 'identity');
   const dw = ctx.arena.tensor('dw', OUT * IN * 4);
-  const io = { dy: ctx.arena.tensorWithData('dy', d.dy), x: ctx.arena.tensorWithData('x', d.x), dw };
+  const db = withBias ? ctx.arena.tensor('db', OUT * 4) : undefined;
+  const io = { dy: ctx.arena.tensorWithData('dy', d.dy), x: ctx.arena.tensorWithData('x', d.x), dw, db };
   await runDispatches(ctx.device, [await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant)]);
   const expected = reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT);
   const got = await readFloat32(ctx.device, dw);
-  record(variant, 'weight grad', compareArrays(`${variant} weight grad ${describeShape(shape)}`, got, expected, tolerance(B), [OUT, IN]).maxAbsDiff);
+  const label = `${variant} weight grad${withBias ? ' + bias' : ''} ${describeShape(shape)}`;
+  record(variant, 'weight grad', compareArrays(label, got, expected, tolerance(B), [OUT, IN]).maxAbsDiff);
+  if (db) {
+    const bias = await readFloat32(ctx.device, db);
+    record(variant, 'bias grad (row sums)', compareArrays(`${label}: db`, bias, reference.biasGrad(d.dy, B, OUT), tolerance(B)).maxAbsDiff);
+  }
+  ctx.arena.destroy();
+}
+
+/** A StepParams ring of one slot holding t = DROPOUT_T. */
+function stepRing(ctx: Awaited<ReturnType<typeof testKernelContext>>): GPUBuffer {
+  const ring = new StepParamsRing(ctx.device, 1, 'test step');
+  ctx.arena.adopt(ring.buffer);
+  ring.set(0, { t: DROPOUT_T, batchStart: 0, rows: 1, record: 0, lr: 0 });
+  ring.flush();
+  return ring.buffer;
+}
+
+/**
+ * The dropout masks agree exactly: the GPU output is 0 precisely where the reference composition's
+ * is (dropped elements, and ReLU's zeros, which both sides produce exactly).
+ */
+function expectSameZeros(label: string, got: Float32Array, expected: Float64Array): void {
+  const differing = [...got.keys()].filter((i) => (got[i] === 0) !== (expected[i] === 0));
+  expect(differing.length, `${label}: elements zero on one side only (first: ${differing.slice(0, 5).join(', ')})`).toBe(0);
+  expect(expected.some((value) => value === 0), `${label}: the mask dropped something`).toBe(true);
+}
+
+/** The fused forward against the reference's matmulForward, then dropoutForward. */
+async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout): Promise<void> {
+  const { B, IN, OUT } = shape;
+  const ctx = await testKernelContext();
+  const d = inputs(shape, activation);
+  const y = ctx.arena.tensor('h', B * OUT * 4);
+  const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y, step: stepRing(ctx) };
+  await runDispatches(ctx.device, [await matmulForward(ctx, io, { B, IN, OUT, activation, dropout }, variant)]);
+  const a = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
+  const expected = dropoutForward(a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate);
+  const got = await readFloat32(ctx.device, y);
+  const label = `${variant} forward + dropout ${dropout.rate} ${describeShape(shape)} ${activation}`;
+  expectSameZeros(label, got, expected);
+  record(variant, 'forward + dropout', compareArrays(label, got, expected, fusedForwardTolerance(IN, 1 - dropout.rate), [B, OUT]).maxAbsDiff);
   ctx.arena.destroy();
 }
 
 /**
- * All three products with every operand a view at a nonzero 256-byte-aligned offset of a larger
- * buffer, as parameter tensors are views of the flat params buffer. The output views sit between
- * sentinel-filled neighbours that must come back untouched.
+ * The fused input grad, given H (what the fused forward of the layer below stores), against the
+ * reference composition with the true A: matmulInputGrad through identity, dropoutBackward, then
+ * activationBackward.
+ */
+async function checkInputGradDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout): Promise<void> {
+  const { B, IN, OUT } = shape;
+  const ctx = await testKernelContext();
+  const d = inputs(shape, activation);
+  const h = Float32Array.from(dropoutForward(d.a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
+  const dx = ctx.arena.tensor('dx', B * IN * 4);
+  const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a: ctx.arena.tensorWithData('h', h), dx, step: stepRing(ctx) };
+  await runDispatches(ctx.device, [await matmulInputGrad(ctx, io, { B, IN, OUT, activation, dropout }, variant)]);
+  const dh = reference.matmulInputGrad(d.dy, d.w, null, B, IN, OUT, 'identity');
+  const expected = activationBackward(activation, d.a, dropoutBackward(dh, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
+  const got = await readFloat32(ctx.device, dx);
+  const label = `${variant} input grad + dropout ${dropout.rate} ${describeShape(shape)} through ${activation}`;
+  expectSameZeros(label, got, expected);
+  record(variant, 'input grad + dropout', compareArrays(label, got, expected, fusedInputGradTolerance(OUT, 1 - dropout.rate), [B, IN]).maxAbsDiff);
+  ctx.arena.destroy();
+}
+
+/**
+ * All three products (the weight grad with its bias gradient) with every operand a view at a nonzero
+ * 256-byte-aligned offset of a larger buffer, as parameter tensors are views of the flat params
+ * buffer. The output views sit between sentinel-filled neighbours that must come back untouched.
  */
 async function checkViews(variant: MatmulVariantName): Promise<void> {
   const { B, IN, OUT } = AWKWARD;
@@ -136,14 +217,15 @@ async function checkViews(variant: MatmulVariantName): Promise<void> {
   };
   const params = pack('params', [d.w, d.b]);
   const acts = pack('activations', [d.x, d.a, d.dy]);
-  const outs = pack('outputs', [new Float32Array(B * OUT), new Float32Array(B * IN), new Float32Array(OUT * IN)]);
+  const sizes = [B * OUT, B * IN, OUT * IN, OUT];
+  const outs = pack('outputs', sizes.map((n) => new Float32Array(n)));
   const [w, b] = params.views;
   const [x, a, dy] = acts.views;
-  const [y, dx, dw] = outs.views;
+  const [y, dx, dw, db] = outs.views;
   await runDispatches(ctx.device, [
     await matmulForward(ctx, { x, w, b, y }, { B, IN, OUT, activation }, variant),
     await matmulInputGrad(ctx, { dy, w, a, dx }, { B, IN, OUT, activation }, variant),
-    await matmulWeightGrad(ctx, { dy, x, dw }, { B, IN, OUT }, variant),
+    await matmulWeightGrad(ctx, { dy, x, dw, db }, { B, IN, OUT }, variant),
   ]);
   const got = await readFloat32(ctx.device, outs.buffer);
   const part = (i: number, n: number) => got.subarray(outs.offsets[i], outs.offsets[i] + n);
@@ -151,7 +233,8 @@ async function checkViews(variant: MatmulVariantName): Promise<void> {
   compareArrays(`${label}: forward`, part(0, B * OUT), reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation), tolerance(IN));
   compareArrays(`${label}: input grad`, part(1, B * IN), reference.matmulInputGrad(d.dy, d.w, d.a, B, IN, OUT, activation), tolerance(OUT));
   compareArrays(`${label}: weight grad`, part(2, OUT * IN), reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT), tolerance(B));
-  const outside = got.filter((_, i) => !outs.offsets.some((o, j) => i >= o && i < o + [B * OUT, B * IN, OUT * IN][j]));
+  compareArrays(`${label}: bias grad`, part(3, OUT), reference.biasGrad(d.dy, B, OUT), tolerance(B));
+  const outside = got.filter((_, i) => !outs.offsets.some((o, j) => i >= o && i < o + sizes[j]));
   expect(outside.every((value) => value === -7)).toBe(true);
   ctx.arena.destroy();
 }
@@ -194,8 +277,25 @@ describe('matmul', () => {
         for (const shape of TINY) await checkWeightGrad(variant, shape);
       });
       it(`weight grad ${describeShape(BIG)}`, () => checkWeightGrad(variant, BIG));
+      for (const shape of [AWKWARD, UNALIGNED, BIG]) {
+        it(`weight grad + bias ${describeShape(shape)}`, () => checkWeightGrad(variant, shape, true));
+      }
+      it('weight grad + bias, tiny shapes', async () => {
+        for (const shape of TINY) await checkWeightGrad(variant, shape, true);
+      });
 
       it('reads and writes views at offsets inside larger buffers', () => checkViews(variant));
+
+      // Fused dropout: (seed, layer) pairs differ per test, so different masks are drawn.
+      it(`forward + dropout ${describeShape(AWKWARD)} sigmoid`, () => checkForwardDropout(variant, AWKWARD, 'sigmoid', { seed: 99, layer: 0, rate: 0.3 }));
+      it(`forward + dropout ${describeShape(UNALIGNED)} relu`, () => checkForwardDropout(variant, UNALIGNED, 'relu', { seed: 7, layer: 1, rate: 0.5 }));
+      it(`forward + dropout ${describeShape(BIG)} tanh`, () => checkForwardDropout(variant, BIG, 'tanh', { seed: 0xffffffff, layer: 3, rate: 0.2 }));
+      for (const activation of ACTIVATIONS) {
+        it(`input grad + dropout ${describeShape(AWKWARD)} through ${activation}`, () =>
+          checkInputGradDropout(variant, AWKWARD, activation, { seed: 99, layer: 0, rate: 0.3 }));
+      }
+      it(`input grad + dropout ${describeShape(UNALIGNED)} through tanh`, () => checkInputGradDropout(variant, UNALIGNED, 'tanh', { seed: 7, layer: 1, rate: 0.5 }));
+      it(`input grad + dropout ${describeShape(BIG)} through relu`, () => checkInputGradDropout(variant, BIG, 'relu', { seed: 0xffffffff, layer: 3, rate: 0.2 }));
     });
   }
 
@@ -218,11 +318,16 @@ describe('matmul', () => {
     const t = (n: number) => ctx.arena.tensor('t', n * 4);
     await expect(matmulForward(ctx, { x: t(6), w: t(9), b: t(3), y: t(5) }, { B: 2, IN: 3, OUT: 3, activation: 'relu' })).rejects.toThrow(/binding y holds 5 f32, needs 6/);
     await expect(matmulInputGrad(ctx, { dy: t(6), w: t(9), dx: t(6) }, { B: 2, IN: 3, OUT: 3, activation: 'tanh' })).rejects.toThrow(/binding a .* is required for tanh/);
+    const dropout = { seed: 1, layer: 0, rate: 0.5 };
+    await expect(matmulForward(ctx, { x: t(6), w: t(9), b: t(3), y: t(6) }, { B: 2, IN: 3, OUT: 3, activation: 'relu', dropout })).rejects.toThrow(/needs the step binding/);
+    await expect(
+      matmulForward(ctx, { x: t(6), w: t(9), b: t(3), y: t(6), step: t(64) }, { B: 2, IN: 3, OUT: 3, activation: 'relu', dropout: { ...dropout, rate: 1 } }),
+    ).rejects.toThrow(/dropout rate must be in \[0, 1\)/);
     ctx.arena.destroy();
   });
 });
 
 afterAll(() => {
-  const lines = [...worst].map(([key, diff]) => `  ${key.padEnd(24)} ${diff.toExponential(2)}`);
+  const lines = [...worst].map(([key, diff]) => `  ${key.padEnd(32)} ${diff.toExponential(2)}`);
   console.log(`matmul: worst |GPU − reference| per variant and product\n${lines.join('\n')}`);
 });

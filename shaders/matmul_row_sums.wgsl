@@ -1,0 +1,27 @@
+// Row sums of U computed beside the product, in the same dispatch: with the weight grad's
+// U[m, k] = dY[k, m] they are the bias gradient db[OUT] = Σ_b dY[b, :], which then needs no dispatch
+// of its own (on lavapipe a small dispatch costs ~0.1 ms inside a step, and with 1-4 workgroups one
+// of the two worker threads idles). src/kernels/matmul.ts appends workgroups to the product's grid:
+// rows of workgroups past the first M_GROUPS each sum the rows of U of `lanes` consecutive m, one
+// invocation per row, k in order (deterministic, no atomics; the same order as bias_grad.wgsl).
+// The product is never transposed for these kernels, so U is always dY.
+@group(0) @binding(4) var<storage, read_write> sums: array<f32>;   // [M]: sums[m] = Σ_k U[m, k]
+
+// Rows of workgroups that compute the product; those past it compute row sums.
+override M_GROUPS: u32;
+
+// Called first by each kernel's main; true for the row-sum workgroups, which then return.
+fn row_sums_workgroup(wid: vec3u, nwg: vec3u, lane: u32, lanes: u32) -> bool {
+  if (wid.y < M_GROUPS) {
+    return false;
+  }
+  let m = ((wid.y - M_GROUPS) * nwg.x + wid.x) * lanes + lane;
+  if (m < M) {
+    var sum = 0.0;
+    for (var k = 0u; k < K; k++) {
+      sum += u[m * SU_M + k * SU_K];
+    }
+    sums[m] = sum;
+  }
+  return true;
+}
