@@ -81,7 +81,7 @@ interface Case {
 }
 
 const ok = () => at('data', 'ok');
-const trainOn = (dir: string, ...more: string[]) => ['train', '--data-dir', dir, '--val-split', '100', '--layers', '784,32,10', '--run-dir', at('runs', 'new'), ...more];
+const trainOn = (dir: string, ...more: string[]) => ['train', '--data-dir', dir, '--val-split', '100', '--layers', '784,32,10', '--run-dir', at('runs', 'new'), '--no-report', ...more];
 const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const CASES: Case[] = [
@@ -430,7 +430,7 @@ describe('bad input, through the CLI', () => {
     writeIdxDataset(at('data', 'ok'), train, test);
     checkpoint('valid.safetensors', validCheckpoint);
     // A finished run, and an unfinished one (the same, before its summary).
-    const finished = cli(work, ['train', '--data-dir', ok(), '--val-split', '100', '--layers', '784,16,10', '--epochs', '1', '--run-dir', at('runs', 'finished')]);
+    const finished = cli(work, ['train', '--data-dir', ok(), '--val-split', '100', '--layers', '784,16,10', '--epochs', '1', '--run-dir', at('runs', 'finished'), '--no-report']);
     expect(finished.code, finished.stderr).toBe(0);
     cpSync(at('runs', 'finished'), at('runs', 'unfinished'), { recursive: true });
     rmSync(at('runs', 'unfinished', 'summary.json'));

@@ -25,7 +25,7 @@ const mnist = await loadIdxDataset();
 describe('through the CLI', () => {
   // 600 training images at batch 32: 19 steps per epoch.
   const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 700, 'train'), sliceSamples(mnist.test, 0, 200, 'test'));
-  const args = ['train', '--data-dir', data, '--val-split', '100', '--layers', '784,32,10', '--batch-size', '32', '--epochs', '3'];
+  const args = ['train', '--data-dir', data, '--val-split', '100', '--layers', '784,32,10', '--batch-size', '32', '--epochs', '3', '--no-report'];
   const LOSE = { WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS: '30' };
 
   it('reports the loss, names the checkpoint it kept, exits 1; --resume then ends as an uninterrupted run', async () => {
@@ -42,7 +42,7 @@ describe('through the CLI', () => {
     expect((kept.training as { trainer: { t: number } }).trainer.t).toBe(28);
     expect(existsSync(join(run, 'summary.json'))).toBe(false);
 
-    const resumed = cli(work, ['train', '--resume', run]);
+    const resumed = cli(work, ['train', '--resume', run, '--no-report']);
     expect(resumed.code).toBe(0);
     const whole = join(work, 'whole');
     expect(cli(work, [...args, '--run-dir', whole]).code).toBe(0);

@@ -33,7 +33,7 @@ const DIVERGING = ['--layers', '784,10', '--loss', 'mse', '--optimizer', 'sgd', 
 
 describe('through the CLI', () => {
   const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 700, 'train'), test);
-  const common = ['train', '--data-dir', data, '--val-split', '100', ...DIVERGING];
+  const common = ['train', '--data-dir', data, '--val-split', '100', '--no-report', ...DIVERGING];
 
   it('stops with the epoch, the step and a lower learning rate, exit 1, the last good checkpoint byte-for-byte intact', async () => {
     const diverged = cli(work, [...common, '--epochs', '20', '--run-dir', join(work, 'diverged')]);

@@ -18,7 +18,7 @@ const mnist = await loadIdxDataset();
 // 2,000 training images at batch 20: 100 steps per epoch, so a signal lands mid-epoch.
 const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 2400, 'train'), sliceSamples(mnist.test, 0, 300, 'test'));
 // Dropout (masks seeded by step) and Adam (bias corrections by step) make any off-by-one step show.
-const training = ['train', '--data-dir', data, '--val-split', '400', '--layers', '784,48,10', '--dropout', '0.2', '--batch-size', '20', '--seed', '5'];
+const training = ['train', '--data-dir', data, '--val-split', '400', '--layers', '784,48,10', '--dropout', '0.2', '--batch-size', '20', '--seed', '5', '--no-report'];
 
 function expectSameRun(dir: string, reference: string): void {
   for (const file of ['last.safetensors', 'best.safetensors']) {
@@ -60,7 +60,7 @@ describe('Ctrl-C (or SIGTERM) mid-epoch, then --resume', () => {
     expect((saved.training as { trainer: { step: number } }).trainer.step).toBe(Number(step));
     expect(existsSync(join(cut, 'summary.json'))).toBe(false);
 
-    const resumed = cli(work, ['train', '--resume', cut]);
+    const resumed = cli(work, ['train', '--resume', cut, '--no-report']);
     expect(ourStderr(resumed.stderr)).toBe('');
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(`resuming at epoch ${epoch}, step ${step}`);
@@ -70,7 +70,7 @@ describe('Ctrl-C (or SIGTERM) mid-epoch, then --resume', () => {
 
 describe('SIGKILL at random moments with --checkpoint-every 1', () => {
   // 600 training images at batch 20: 30 steps per epoch, 240 in all, each followed by a checkpoint.
-  const args = ['train', '--data-dir', data, '--val-split', '1800', '--layers', '784,24,10', '--batch-size', '20', '--seed', '6', '--epochs', '8'];
+  const args = ['train', '--data-dir', data, '--val-split', '1800', '--layers', '784,24,10', '--batch-size', '20', '--seed', '6', '--epochs', '8', '--no-report'];
   const KILLS = 8;
 
   it('never leaves a torn last.safetensors, and resuming from whatever is there ends as an uninterrupted run', async () => {
@@ -85,7 +85,7 @@ describe('SIGKILL at random moments with --checkpoint-every 1', () => {
     let tempFilesSeen = 0;
     const savedSteps: number[] = [];
     for (let round = 0; round < KILLS && !existsSync(join(dir, 'summary.json')); round++) {
-      const start = existsSync(last) ? ['train', '--resume', dir] : [...args, '--run-dir', dir, '--overwrite'];
+      const start = existsSync(last) ? ['train', '--resume', dir, '--no-report'] : [...args, '--run-dir', dir, '--overwrite'];
       const child = new CliProcess(work, [...start, '--checkpoint-every', '1']);
       // Training has begun once progress shows (with --checkpoint-every 1, after every step).
       await child.waitFor((e) => e.type === 'progress');
@@ -108,7 +108,7 @@ describe('SIGKILL at random moments with --checkpoint-every 1', () => {
 
     // Finish from whatever the kills left: resume, or (killed before the first checkpoint) start over.
     if (!existsSync(join(dir, 'summary.json'))) {
-      const finish = existsSync(last) ? cli(work, ['train', '--resume', dir]) : cli(work, [...args, '--run-dir', dir, '--overwrite']);
+      const finish = existsSync(last) ? cli(work, ['train', '--resume', dir, '--no-report']) : cli(work, [...args, '--run-dir', dir, '--overwrite']);
       expect(ourStderr(finish.stderr)).toBe('');
       expect(finish.code).toBe(0);
     }
