@@ -35,13 +35,6 @@ export function imageSetFromIdx(name: string, images: IdxArray, labels: IdxArray
   return { name, images: images.data, labels: labels.data, count, height, width, inputSize: height * width };
 }
 
-/** Number of classes the labels imply (largest label + 1). */
-export function labelClasses(set: ImageSet): number {
-  let max = 0;
-  for (const label of set.labels) if (label > max) max = label;
-  return max + 1;
-}
-
 /** Checks a set against a model's input size and class count; `source` names where the set came from. */
 export function checkSetFitsModel(set: ImageSet, inputSize: number, classes: number, source: string): void {
   if (set.inputSize !== inputSize) {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/files.ts';
 import type { Reporter } from '../cli/progress.ts';
 import { RUN_FILES } from '../cli/run-dir.ts';
+import type { PreparedData } from '../cli/data.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { readRecord, recordOf, writeRecord, type RunRecord, type RunRole } from './results.ts';
 import type { SearchPoint } from './space.ts';
@@ -77,6 +78,24 @@ export async function pinDefinition(dir: string, file: string, definition: Recor
   mkdirSync(dir, { recursive: true });
   await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(definition, null, 2) + '\n'));
   return 'new';
+}
+
+/** What a search or a study is given by its command (or a test). */
+export interface ExperimentOptions {
+  /** The experiment directory. */
+  readonly dir: string;
+  /** Each run's report.html and the comparison page (default true). */
+  readonly report?: boolean;
+  readonly workspace?: GpuWorkspace;
+  readonly signal?: AbortSignal;
+  /** Free-form lines for the user. */
+  readonly log: (line: string) => void;
+  /** A reporter for each run (a fresh one per run: its progress bar and ETA are per run). */
+  readonly reporter: () => Reporter;
+  /** What every run's config.json records as the command. */
+  readonly command: readonly string[];
+  /** Loads and splits the data a config names (default prepareData); tests wrap it to watch the test set. */
+  readonly loadData?: (config: TrainConfig) => Promise<PreparedData>;
 }
 
 export interface RunnerContext {

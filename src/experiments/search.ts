@@ -17,15 +17,14 @@
 //   comparison.html, figures/   one page over every run (with --report)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { prepareData, type PreparedData } from '../cli/data.ts';
-import type { Reporter } from '../cli/progress.ts';
+import { prepareData } from '../cli/data.ts';
 import { RUN_FILES } from '../cli/run-dir.ts';
 import { baselineDirName } from '../report/run-files.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { configFromFlags, type TrainingFlags } from '../cli/train-options.ts';
 import { writeFileAtomic } from '../checkpoint/files.ts';
 import { finished, recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { pinDefinition, runPlanned, RunTally, type PlannedRun, type RunnerContext } from './runner.ts';
+import { pinDefinition, runPlanned, RunTally, type ExperimentOptions, type PlannedRun, type RunnerContext } from './runner.ts';
 import { applyPoint, gridPoints, pointLabel, pointSlug, randomPoints, SpaceError, type Axis, type SearchPoint } from './space.ts';
 import { writeReportSafely, type RunData } from './training-run.ts';
 import { GpuWorkspace } from './workspace.ts';
@@ -40,22 +39,11 @@ export interface SearchSpec {
   readonly seed?: number;
 }
 
-export interface SearchOptions {
-  readonly dir: string;
+export interface SearchOptions extends ExperimentOptions {
   /** Retrain the selected configuration on train + validation and test it (default true). */
   readonly retrain?: boolean;
   /** Train the logistic-regression baseline on the final split (default true; needs retrain). */
   readonly baseline?: boolean;
-  /** Reports: the final run's and the baseline's report.html, and comparison.html (default true). */
-  readonly report?: boolean;
-  readonly workspace?: GpuWorkspace;
-  readonly signal?: AbortSignal;
-  /** Free-form lines for the user. */
-  readonly log: (line: string) => void;
-  readonly reporter: () => Reporter;
-  readonly command: readonly string[];
-  /** Loads and splits the data a config names (default prepareData); tests wrap it to watch the test set. */
-  readonly loadData?: (config: TrainConfig) => Promise<PreparedData>;
 }
 
 export interface SearchResult {

@@ -16,14 +16,13 @@
 //   comparison.html, figures/  the comparison page and its PNG charts
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/files.ts';
-import { prepareData, type PreparedData } from '../cli/data.ts';
-import type { Reporter } from '../cli/progress.ts';
+import { prepareData } from '../cli/data.ts';
 import { configFromFlags } from '../cli/train-options.ts';
 import { baselineDirName, splitDifferences } from '../report/run-files.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { argsFromObject, trainingFlags } from './flags.ts';
 import { recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { formatMinutes, pinDefinition, runPlanned, RunTally, type PlannedRun, type RunnerContext } from './runner.ts';
+import { formatMinutes, pinDefinition, runPlanned, RunTally, type ExperimentOptions, type PlannedRun, type RunnerContext } from './runner.ts';
 import type { RunData } from './training-run.ts';
 import { GpuWorkspace } from './workspace.ts';
 
@@ -193,17 +192,7 @@ export function defaultStudyDir(preset: StudyPreset, overrides: StudyOverrides):
   return join('runs', ['study', preset.name, ...parts].join('-'));
 }
 
-export interface StudyOptions extends StudyOverrides {
-  readonly dir: string;
-  /** Each run's report.html and the comparison page (default true). */
-  readonly report?: boolean;
-  readonly workspace?: GpuWorkspace;
-  readonly signal?: AbortSignal;
-  readonly log: (line: string) => void;
-  readonly reporter: () => Reporter;
-  readonly command: readonly string[];
-  readonly loadData?: (config: TrainConfig) => Promise<PreparedData>;
-}
+export interface StudyOptions extends StudyOverrides, ExperimentOptions {}
 
 export interface StudyResult {
   readonly exitCode: number;

@@ -185,13 +185,3 @@ export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readon
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }
 }
-
-/**
- * Spreads `count` workgroups over x and y when x alone would pass the per-dimension limit.
- * Shaders that use it rebuild the linear id as `wid.y * nwg.x + wid.x` and bound-check it.
- */
-export function linearWorkgroups(count: number, maxPerDimension: number): Workgroups {
-  if (count <= maxPerDimension) return [Math.max(count, 1), 1, 1];
-  const y = Math.ceil(count / maxPerDimension);
-  return [Math.ceil(count / y), y, 1];
-}

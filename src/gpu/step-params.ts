@@ -17,9 +17,6 @@ export interface StepParams {
   beta2?: number;
 }
 
-/** Byte size of the struct itself (the slot is STEP_SLOT_BYTES). */
-export const STEP_PARAMS_BYTES = 32;
-
 export class StepParamsRing {
   readonly buffer: GPUBuffer;
   private readonly staging: ArrayBuffer;

@@ -19,7 +19,7 @@ export class DrawingPad {
   constructor(
     private readonly canvas: HTMLCanvasElement,
     private readonly preview: HTMLCanvasElement,
-    private readonly list: HTMLElement,
+    list: HTMLElement,
     private readonly verdict: HTMLElement,
     /** Sends the model input (f32 [784]) off for prediction. */
     private readonly onInput: (input: Float32Array) => void,
