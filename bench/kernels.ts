@@ -116,11 +116,12 @@ function randomTensor(ctx: KernelContext, label: string, count: number): GPUBuff
   return ctx.arena.tensorWithData(label, new Random(7, label).fill(count, (rng) => rng.uniform(-1, 1)));
 }
 
-async function recordForm(ctx: KernelContext, form: Form, shape: Shape, variant: MatmulVariantName, t: Record<string, GPUBuffer>): Promise<Dispatch> {
+/** One dispatch, whatever its size (training cuts products beyond DISPATCH_MACS into bands): this times the kernel. */
+async function recordForm(ctx: KernelContext, form: Form, shape: Shape, variant: MatmulVariantName, t: Record<string, GPUBuffer>): Promise<Dispatch[]> {
   const { B, IN, OUT } = shape;
-  if (form === 'forward') return matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: t.y }, { B, IN, OUT, activation: 'relu' }, variant);
-  if (form === 'inputGrad') return matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: t.dx }, { B, IN, OUT, activation: 'relu' }, variant);
-  return matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: t.dw }, { B, IN, OUT }, variant);
+  if (form === 'forward') return matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: t.y }, { B, IN, OUT, activation: 'relu' }, variant, Infinity);
+  if (form === 'inputGrad') return matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: t.dx }, { B, IN, OUT, activation: 'relu' }, variant, Infinity);
+  return matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: t.dw }, { B, IN, OUT }, variant, Infinity);
 }
 
 const matmulSection: Section = {
@@ -147,7 +148,7 @@ const matmulSection: Section = {
       for (const form of shape.forms) {
         const cases = [];
         for (const variant of variants) {
-          cases.push({ name: variant, dispatches: [await recordForm(sub, form, shape, variant, t)], flops: 2 * B * IN * OUT });
+          cases.push({ name: variant, dispatches: await recordForm(sub, form, shape, variant, t), flops: 2 * B * IN * OUT });
         }
         // A slow kernel on a big shape gets fewer rounds: the ranking does not need more.
         const slow = B * IN * OUT >= 1 << 28;
@@ -167,7 +168,7 @@ const overheadSection: Section = {
   async run(ctx): Promise<OverheadResult> {
     const arena = new BufferArena(ctx.device);
     const tiny = (label: string) => arena.tensorWithData(label, new Float32Array([1]));
-    const dispatch = await matmulForward({ ...ctx, arena }, { x: tiny('x'), w: tiny('w'), b: tiny('b'), y: tiny('y') }, { B: 1, IN: 1, OUT: 1, activation: 'identity' }, 'naive');
+    const [dispatch] = await matmulForward({ ...ctx, arena }, { x: tiny('x'), w: tiny('w'), b: tiny('b'), y: tiny('y') }, { B: 1, IN: 1, OUT: 1, activation: 'identity' }, 'naive');
     await runRepetitions(ctx.device, [dispatch], 10, 'spin');
     const count = 1000;
     const onePass = [];
@@ -281,52 +282,52 @@ const fusionSection: Section = {
     const mask = { ...dropout, count: B * OUT };
     const layer2Flops = 2 * B * HIDDEN * OUT;
     const cases = [
-      { name: 'forward fused', dispatches: [await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' })], flops },
+      { name: 'forward fused', dispatches: await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' }), flops },
       {
         name: 'forward + relu kernel',
         dispatches: [
-          await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'identity' }),
+          ...(await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'identity' })),
           await activationForward(sub, { z: y, a: y }, { count: B * OUT, activation: 'relu' }),
         ],
         flops,
       },
       // dX[B, 256] = (dY[B, 784]·W2[784, 256]) ⊙ relu'(A): the input grad of a 256 → 784 layer.
-      { name: 'input grad fused', dispatches: [await matmulInputGrad(sub, { dy, w: w2, a, dx }, { B, IN: OUT, OUT: IN, activation: 'relu' })], flops },
+      { name: 'input grad fused', dispatches: await matmulInputGrad(sub, { dy, w: w2, a, dx }, { B, IN: OUT, OUT: IN, activation: 'relu' }), flops },
       {
         name: "input grad + relu' kernel",
         dispatches: [
-          await matmulInputGrad(sub, { dy, w: w2, dx }, { B, IN: OUT, OUT: IN, activation: 'identity' }),
+          ...(await matmulInputGrad(sub, { dy, w: w2, dx }, { B, IN: OUT, OUT: IN, activation: 'identity' })),
           await activationBackward(sub, { a, da: dx, dz: dx }, { count: B * OUT, activation: 'relu' }),
         ],
         flops,
       },
       {
         name: 'forward + dropout fused',
-        dispatches: [await matmulForward(sub, { x, w, b, y: h, step: step.buffer }, { B, IN, OUT, activation: 'relu', dropout })],
+        dispatches: await matmulForward(sub, { x, w, b, y: h, step: step.buffer }, { B, IN, OUT, activation: 'relu', dropout }),
         flops,
       },
       {
         name: 'forward + dropout kernel',
         dispatches: [
-          await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' }),
+          ...(await matmulForward(sub, { x, w, b, y }, { B, IN, OUT, activation: 'relu' })),
           await dropoutForward(sub, { input: y, output: h, step: step.buffer }, mask),
         ],
         flops,
       },
       {
         name: 'layer 2 input grad, no dropout',
-        dispatches: [await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' })],
+        dispatches: await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' }),
         flops: layer2Flops,
       },
       {
         name: 'layer 2 input grad + dropout fused',
-        dispatches: [await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a: h, dx, step: step.buffer }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu', dropout })],
+        dispatches: await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a: h, dx, step: step.buffer }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu', dropout }),
         flops: layer2Flops,
       },
       {
         name: 'layer 2 input grad + dropout kernel',
         dispatches: [
-          await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' }),
+          ...(await matmulInputGrad(sub, { dy: dz2, w: wLayer2, a, dx }, { B, IN: OUT, OUT: HIDDEN, activation: 'relu' })),
           await dropoutBackward(sub, { input: dx, output: dx, step: step.buffer }, mask),
         ],
         flops: layer2Flops,
@@ -337,8 +338,8 @@ const fusionSection: Section = {
       const shape = { B, IN: inputs, OUT: outputs };
       const io = { dy: randomTensor(sub, 'dz', B * outputs), x: randomTensor(sub, 'x', B * inputs), dw: arena.tensor('dw', outputs * inputs * 4) };
       const db = arena.tensor('db', outputs * 4);
-      weightGrads.separate.push(await matmulWeightGrad(sub, io, shape), await biasGrad(sub, { dy: io.dy, db }, { B, OUT: outputs }));
-      weightGrads.fused.push(await matmulWeightGrad(sub, { ...io, db }, shape));
+      weightGrads.separate.push(...(await matmulWeightGrad(sub, io, shape)), await biasGrad(sub, { dy: io.dy, db }, { B, OUT: outputs }));
+      weightGrads.fused.push(...(await matmulWeightGrad(sub, { ...io, db }, shape)));
       weightGrads.flops += 2 * B * inputs * outputs;
     }
     cases.push(

@@ -43,9 +43,9 @@ async function measure(dawnFlags: string[], waits: readonly WaitMode[]): Promise
   for (const variant of MATMUL_VARIANTS.filter((v) => matmulVariantSupported(gpu.device, v))) {
     const mark = variant === chosen ? '*' : '';
     const flops = 2 * B * IN * OUT;
-    cases.push({ name: `forward ${variant}${mark}`, flops, dispatches: [await matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: out.y }, { B, IN, OUT, activation: 'relu' }, variant)] });
-    cases.push({ name: `input grad ${variant}${mark}`, flops, dispatches: [await matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: out.dx }, { B, IN, OUT, activation: 'relu' }, variant)] });
-    cases.push({ name: `weight grad ${variant}${mark}`, flops, dispatches: [await matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: out.dw }, { B, IN, OUT }, variant)] });
+    cases.push({ name: `forward ${variant}${mark}`, flops, dispatches: await matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: out.y }, { B, IN, OUT, activation: 'relu' }, variant) });
+    cases.push({ name: `input grad ${variant}${mark}`, flops, dispatches: await matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: out.dx }, { B, IN, OUT, activation: 'relu' }, variant) });
+    cases.push({ name: `weight grad ${variant}${mark}`, flops, dispatches: await matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: out.dw }, { B, IN, OUT }, variant) });
   }
   const byWait: Record<string, Row[]> = {};
   for (const wait of waits) {

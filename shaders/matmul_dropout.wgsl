@@ -1,5 +1,5 @@
 // The epilogue hooks of matmul_common.wgsl with inverted dropout fused in (prepend step_params.wgsl
-// and dropout_hash.wgsl). Bindings 4 and 5 follow the product's four.
+// and dropout_hash.wgsl). Bindings 5 and 6 follow the product's four and the grid band.
 //   forward     H[i] = kept(i) ? act(z + b)[i] / keep : 0, stored as the layer's output (the next
 //               layer's input); the pre-dropout A is never stored.
 //   input grad  dZ[i] = kept(i) ? (dY·W)[i] · act'(A[i]) / keep : 0, with e = H, the stored output of
@@ -17,8 +17,8 @@ struct DropoutParams {
   keep: f32,             // 1 − rate
 }
 
-@group(0) @binding(4) var<uniform> dropout: DropoutParams;
-@group(0) @binding(5) var<uniform> step: StepParams;   // t: the mask changes every step
+@group(0) @binding(5) var<uniform> dropout: DropoutParams;
+@group(0) @binding(6) var<uniform> step: StepParams;   // t: the mask changes every step
 
 // The (seed, t, layer) part of every element's hash (dropout_hash.wgsl), computed once per
 // invocation: each kernel's main calls begin_epilogue() first.

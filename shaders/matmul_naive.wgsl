@@ -8,14 +8,15 @@
 // against and the simplest statement of the product. x runs along n so that neighbouring invocations
 // write neighbouring outputs.
 @compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let wid = whole_grid_workgroup(band_wid);
   if (row_sums_workgroup(wid, nwg, lane, 64u)) {
     return;
   }
   begin_epilogue();
-  let n = gid.x;
-  let m = gid.y;
+  let n = wid.x * 8u + lid.x;
+  let m = wid.y * 8u + lid.y;
   if (m >= M || n >= N) {
     return;
   }

@@ -5,7 +5,7 @@
 // rows of workgroups past the first M_GROUPS each sum the rows of U of `lanes` consecutive m, one
 // invocation per row, k in order (deterministic, no atomics; the same order as bias_grad.wgsl).
 // The product is never transposed for these kernels, so U is always dY.
-@group(0) @binding(4) var<storage, read_write> sums: array<f32>;   // [M]: sums[m] = Σ_k U[m, k]
+@group(0) @binding(5) var<storage, read_write> sums: array<f32>;   // [M]: sums[m] = Σ_k U[m, k]
 
 // Rows of workgroups that compute the product; those past it compute row sums.
 override M_GROUPS: u32;

@@ -6,7 +6,8 @@
 // stores H = mask ⊙ A / keep; the input grad masks its output and reads H in place of A), and the
 // weight grad optionally computes the bias gradient db = Σ_b dY[b, :] in extra workgroups.
 // Every kernel variant computes one strided product with an epilogue (shaders/matmul_common.wgsl);
-// this file maps each form onto it, picks the variant for the adapter, and records one Dispatch.
+// this file maps each form onto it, picks the variant for the adapter, and records its dispatches:
+// one, or several bands of workgroup rows when the product is bigger than one dispatch should be.
 // Shapes and strides are override constants: one pipeline per (variant, form, shape, activation),
 // which lets LLVM fold the index arithmetic (5% faster than a uniform on lavapipe, bench/RESULTS.md);
 // a pipeline's first use costs 0.3-0.9 s of compilation there (Mesa's disk cache keeps it).
@@ -23,7 +24,7 @@ import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
 import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
 import tiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, KernelError, type BindingDecl, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindKernel, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
 import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
@@ -133,12 +134,36 @@ const EPILOGUE_NONE = 0;
 const EPILOGUE_BIAS_ACTIVATION = 1;
 const EPILOGUE_ACTIVATION_GRAD = 2;
 
-/** The bindings every matmul kernel declares; `e` is the bias or A (bound to U when unread). */
+/**
+ * Multiply-adds one matmul dispatch may do. A product with more is cut into bands of workgroup rows,
+ * a dispatch each, so that no dispatch runs long: a GPU watchdog (Windows resets a GPU busy for 2 s)
+ * would take the device down. On lavapipe here 2^28 multiply-adds take about 40 ms (the forward
+ * product of 10000×784→2048, 1.6·10¹⁰, took 1.45 s as one dispatch; measured with
+ * test/reliability/measure/dispatch-durations.ts); on a GPU well under a millisecond. The default
+ * model's largest product, 128×784×256 = 2.6·10⁷, is one dispatch. A band is at least one row of
+ * workgroups: tile rows × N × K multiply-adds, at most 64 × 2^25 (one maximal binding) for the tiled
+ * variant.
+ */
+export const DISPATCH_MACS = 2 ** 28;
+
+/**
+ * What each output element's epilogue and store cost, in multiply-adds, when a product is measured
+ * against DISPATCH_MACS: with a short K it dominates. Measured on lavapipe: the input grad
+ * 10000x2048<-10 with ReLU and dropout (2·10⁸ multiply-adds, 2·10⁷ outputs) took 118 ms as one
+ * dispatch, where 2^28 multiply-adds with K = 784 take about 45 ms: ≈ 30 multiply-adds per output.
+ */
+const EPILOGUE_MACS = 32;
+
+/**
+ * The bindings every matmul kernel declares; `e` is the bias or A (bound to U when unread), `band`
+ * where the dispatch's rows of workgroups start in the whole grid (matmul_common.wgsl).
+ */
 const BINDINGS: readonly BindingDecl[] = [
   { name: 'u', kind: 'read' },
   { name: 'v', kind: 'read' },
   { name: 'e', kind: 'read' },
   { name: 'o', kind: 'write' },
+  { name: 'band', kind: 'uniform' },
 ];
 
 /** ... and with fused dropout (shaders/matmul_dropout.wgsl): its parameters and the step's t. */
@@ -228,7 +253,13 @@ export function defaultMatmulVariant(ctx: KernelContext): MatmulVariantName {
 }
 
 /** Y[B, OUT] = act(X·Wᵀ + b); with dims.dropout, H = mask ⊙ Y / keep in its place. */
-export async function matmulForward(ctx: KernelContext, io: ForwardIo, dims: ForwardDims, variant?: MatmulVariantName): Promise<Dispatch> {
+export async function matmulForward(
+  ctx: KernelContext,
+  io: ForwardIo,
+  dims: ForwardDims,
+  variant?: MatmulVariantName,
+  maxMacs = DISPATCH_MACS,
+): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulForward ${B}x${IN}->${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
   checkDims(label, dims);
@@ -242,14 +273,20 @@ export async function matmulForward(ctx: KernelContext, io: ForwardIo, dims: For
     SU_M: IN, SU_K: 1, SV_K: 1, SV_N: IN, SO_M: OUT, SO_N: 1, SE_M: 0, SE_N: 1,
     EPILOGUE: EPILOGUE_BIAS_ACTIVATION, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
-  return record(ctx, label, variant, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
+  return record(ctx, label, variant, maxMacs, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
  * dX[B, IN] = (dY·W) ⊙ act'(A); for 'identity' A is not read and may be omitted. With dims.dropout,
  * dX = mask ⊙ (dY·W) ⊙ act'(H·keep) / keep, where io.a is the stored post-dropout H.
  */
-export async function matmulInputGrad(ctx: KernelContext, io: InputGradIo, dims: InputGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
+export async function matmulInputGrad(
+  ctx: KernelContext,
+  io: InputGradIo,
+  dims: InputGradDims,
+  variant?: MatmulVariantName,
+  maxMacs = DISPATCH_MACS,
+): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulInputGrad ${B}x${IN}<-${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
   checkDims(label, dims);
@@ -268,14 +305,20 @@ export async function matmulInputGrad(ctx: KernelContext, io: InputGradIo, dims:
     EPILOGUE: useA ? EPILOGUE_ACTIVATION_GRAD : EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
   const resources = { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx };
-  return record(ctx, label, variant, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
+  return record(ctx, label, variant, maxMacs, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
  * dW[OUT, IN] = dYᵀ·X, and with io.db the bias gradient db[OUT] = Σ_b dY[b, :] in the same dispatch
  * (without it, the bias gradient is the separate bias_grad kernel).
  */
-export async function matmulWeightGrad(ctx: KernelContext, io: WeightGradIo, dims: WeightGradDims, variant?: MatmulVariantName): Promise<Dispatch> {
+export async function matmulWeightGrad(
+  ctx: KernelContext,
+  io: WeightGradIo,
+  dims: WeightGradDims,
+  variant?: MatmulVariantName,
+  maxMacs = DISPATCH_MACS,
+): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulWeightGrad ${OUT}x${IN} over ${B}${io.db ? ' + bias' : ''}`;
   checkDims(label, dims);
@@ -289,7 +332,7 @@ export async function matmulWeightGrad(ctx: KernelContext, io: WeightGradIo, dim
     SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
   };
-  return record(ctx, label, variant, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
+  return record(ctx, label, variant, maxMacs, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
 }
 
 function dropoutLabel(dropout: FusedDropout | undefined): string {
@@ -330,15 +373,16 @@ async function record(
   ctx: KernelContext,
   label: string,
   requested: MatmulVariantName | undefined,
+  maxMacs: number,
   product: Product,
   resources: { u: BindingResource; v: BindingResource; e: BindingResource; o: BindingResource },
   extra?: Extra,
-): Promise<Dispatch> {
-  const name = requested ?? defaultMatmulVariant(ctx);
-  const variant = VARIANTS[name];
-  if (!variant) throw new KernelError(`${label}: unknown matmul variant ${JSON.stringify(name)} (known: ${MATMUL_VARIANTS.join(', ')})`);
+): Promise<Dispatch[]> {
+  const variantName = requested ?? defaultMatmulVariant(ctx);
+  const variant = VARIANTS[variantName];
+  if (!variant) throw new KernelError(`${label}: unknown matmul variant ${JSON.stringify(variantName)} (known: ${MATMUL_VARIANTS.join(', ')})`);
   if (!variant.supported(ctx.device)) {
-    throw new KernelError(`${label}: matmul variant '${name}' is not supported by this device (it needs subgroups of 8 invocations)`);
+    throw new KernelError(`${label}: matmul variant '${variantName}' is not supported by this device (it needs subgroups of 8 invocations)`);
   }
   // Tiles overhang the matrix edges; computing Oᵀ = Vᵀ·Uᵀ instead wastes less when the tile is
   // lopsided (regblock's 16×64 against a 10-column output). Row sums are of U, so they keep the
@@ -350,14 +394,28 @@ async function record(
   const [p, bound] = flip ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
   const kernels = variant.kernel(p, bound.v);
   const [gridX, gridY] = [Math.ceil(p.N / columns), Math.ceil(p.M / rows)];
+  let kernel: CompiledKernel;
+  let rowsOfWorkgroups = gridY;
   if (extra && 'sums' in extra) {
     // Rows of workgroups past the product's, each summing `lanes` rows of U (matmul_row_sums.wgsl).
-    const sumRows = Math.ceil(Math.ceil(p.M / variant.lanes) / gridX);
-    const kernel = await ctx.cache.compile(kernels.rowSums, { ...p, M_GROUPS: gridY });
-    return bindKernel(ctx.device, kernel, { ...bound, ...extra }, [gridX, gridY + sumRows, 1], `${label} [${name}]`);
+    rowsOfWorkgroups += Math.ceil(Math.ceil(p.M / variant.lanes) / gridX);
+    kernel = await ctx.cache.compile(kernels.rowSums, { ...p, M_GROUPS: gridY });
+  } else {
+    kernel = await ctx.cache.compile(extra ? kernels.dropout : kernels.plain, { ...p });
   }
-  const kernel = await ctx.cache.compile(extra ? kernels.dropout : kernels.plain, { ...p });
-  return bindKernel(ctx.device, kernel, { ...bound, ...extra }, [gridX, gridY, 1], `${label} [${name}]`);
+  // Bands of workgroup rows within the work budget (and the per-dimension limit), a dispatch each.
+  const macsPerRow = rows * p.N * (p.K + EPILOGUE_MACS);
+  const bandRows = Math.max(1, Math.min(Math.floor(maxMacs / macsPerRow), ctx.device.limits.maxComputeWorkgroupsPerDimension));
+  const bands = Math.ceil(rowsOfWorkgroups / bandRows);
+  const dispatches: Dispatch[] = [];
+  for (let band = 0; band < bands; band++) {
+    const firstRow = band * bandRows;
+    const name = bands > 1 ? `${label} [${variantName}] band ${band + 1}/${bands}` : `${label} [${variantName}]`;
+    const uniform = ctx.arena.uniform(`${name} grid band`, packUniform([['u32', firstRow]]));
+    const workgroups = [gridX, Math.min(bandRows, rowsOfWorkgroups - firstRow), 1] as const;
+    dispatches.push(bindKernel(ctx.device, kernel, { ...bound, ...extra, band: uniform }, workgroups, name));
+  }
+  return dispatches;
 }
 
 /** The same product computed as Oᵀ[n, m] = Σ_k Vᵀ[n, k]·Uᵀ[k, m]: u and v swap roles. */

@@ -90,11 +90,11 @@ export async function forwardDispatches(
     const dropout = options.train && layer.dropout ? { seed: options.seed, layer: l, rate: options.dropout } : undefined;
     if (dropout && !step) throw new Error('a training forward pass with dropout needs the step params ring');
     dispatches.push(
-      await matmulForward(
+      ...(await matmulForward(
         ctx,
         { x: layerInput(buffers, l), w: model.paramView(layer.weight), b: model.paramView(layer.bias), y: buffers.a[l], step },
         { B: options.B, IN, OUT, activation: layer.activation, dropout: fuse ? dropout : undefined },
-      ),
+      )),
     );
     if (dropout && !fuse) {
       const h = buffers.h[l];
@@ -200,7 +200,7 @@ export class TrainPlan {
       const input = layerInput(buffers, l);
       const db = model.gradView(layer.bias);
       dispatches.push(
-        await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out }),
+        ...(await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out })),
       );
       if (!fuseBiasGrad) dispatches.push(await biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
       if (l === 0) continue;
@@ -210,11 +210,11 @@ export class TrainPlan {
       // matmul's output in place.
       const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
       dispatches.push(
-        await matmulInputGrad(
+        ...(await matmulInputGrad(
           ctx,
           { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1], step },
           { B, IN: layer.in, OUT: layer.out, activation: below.activation, dropout: fuseDropout ? dropout : undefined },
-        ),
+        )),
       );
       if (dropout && !fuseDropout) {
         dispatches.push(await dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
@@ -287,20 +287,11 @@ export interface EvalResult {
 }
 
 /**
- * Multiply-adds one evaluation dispatch may do. The evaluation batch only sets how a pass is cut
- * (predictions do not depend on it), so it is cut small enough that no dispatch runs long: a GPU
- * watchdog (Windows resets a GPU busy for 2 s) would take the device down. Measured on lavapipe
- * with test/reliability/measure/dispatch-durations.ts: the forward matmul of 10000×784→2048
- * (1.6·10¹⁰ multiply-adds) took 1.45 s as one dispatch; cut to this budget (167 rows) 37 ms. The
- * default model's 1000-row batches (2·10⁸ in their widest layer) are not cut at all.
+ * Rows per evaluation batch: `requested`, cut to fit one storage binding. (No dispatch runs long
+ * however large the batch: the matmuls cut themselves into bands of DISPATCH_MACS, kernels/matmul.ts.)
  */
-export const EVAL_DISPATCH_MACS = 2 ** 28;
-
-/** Rows per evaluation batch: `requested`, cut to fit one storage binding and the work budget above. */
 export function evalBatchRows(device: GPUDevice, layers: readonly DenseLayer[], requested: number): number {
-  const widestProduct = Math.max(...layers.map((layer) => layer.in * layer.out));
-  const byWork = Math.floor(EVAL_DISPATCH_MACS / widestProduct);
-  return Math.max(1, Math.min(requested, maxBatchRows(device, layers), byWork));
+  return Math.max(1, Math.min(requested, maxBatchRows(device, layers)));
 }
 
 /** Forward-only evaluation of a GPU-resident set, in large batches, with no dropout. */

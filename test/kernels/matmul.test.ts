@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { elementView } from '../../src/gpu/arena.ts';
 import { readFloat32 } from '../../src/gpu/buffers.ts';
+import type { Dispatch } from '../../src/gpu/program.ts';
 import { StepParamsRing } from '../../src/gpu/step-params.ts';
 import {
   defaultMatmulVariant,
@@ -65,6 +66,9 @@ const TINY: readonly Shape[] = [
 /** Larger than every variant's tile in every dimension: tiled 64×64 (k step 16), subgroup 16×16 (k block 8), regblock 4×256. */
 const BIG: Shape = { B: 70, IN: 300, OUT: 270 };
 
+/** A work budget below one row of workgroups (tile rows × N × K multiply-adds): one row per band. */
+const BAND_MACS = 1;
+
 const describeShape = ({ B, IN, OUT }: Shape) => `B=${B} IN=${IN} OUT=${OUT}`;
 
 /** Worst |GPU − reference| per variant and product, printed after the tests. */
@@ -86,20 +90,34 @@ function inputs({ B, IN, OUT }: Shape, activation: ActivationKind) {
   };
 }
 
-async function checkForward(variant: MatmulVariantName, shape: Shape, activation: ActivationKind): Promise<void> {
+/**
+ * Runs one product's dispatches. With a work budget (`maxMacs`, tests pass one far below
+ * DISPATCH_MACS) the product must have been cut into several bands of workgroup rows.
+ */
+async function runProduct(device: GPUDevice, dispatches: Dispatch[], maxMacs: number | undefined): Promise<void> {
+  if (maxMacs !== undefined) {
+    expect(dispatches.length, 'bands').toBeGreaterThan(1);
+    expect(dispatches.map((d) => d.label).join('\n')).toMatch(new RegExp(`band ${dispatches.length}/${dispatches.length}$`));
+  } else {
+    expect(dispatches).toHaveLength(1);
+  }
+  await runDispatches(device, dispatches);
+}
+
+async function checkForward(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, maxMacs?: number): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const y = ctx.arena.tensor('y', B * OUT * 4);
   const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y };
-  await runDispatches(ctx.device, [await matmulForward(ctx, io, { B, IN, OUT, activation }, variant)]);
+  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation }, variant, maxMacs), maxMacs);
   const expected = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
   const got = await readFloat32(ctx.device, y);
   record(variant, 'forward', compareArrays(`${variant} forward ${describeShape(shape)} ${activation}`, got, expected, tolerance(IN), [B, OUT]).maxAbsDiff);
   ctx.arena.destroy();
 }
 
-async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activation: ActivationKind): Promise<void> {
+async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, maxMacs?: number): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
@@ -107,7 +125,7 @@ async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activati
   // identity reads no A: leave it out, as the training plan does for the first hidden layer's input.
   const a = activation === 'identity' ? undefined : ctx.arena.tensorWithData('a', d.a);
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a, dx };
-  await runDispatches(ctx.device, [await matmulInputGrad(ctx, io, { B, IN, OUT, activation }, variant)]);
+  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation }, variant, maxMacs), maxMacs);
   const expected = reference.matmulInputGrad(d.dy, d.w, a ? d.a : null, B, IN, OUT, activation);
   const got = await readFloat32(ctx.device, dx);
   record(variant, 'input grad', compareArrays(`${variant} input grad ${describeShape(shape)} ${activation}`, got, expected, tolerance(OUT), [B, IN]).maxAbsDiff);
@@ -115,14 +133,14 @@ async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activati
 }
 
 /** The weight grad, and with `withBias` the bias gradient from the same dispatch (a sum over B, as dW's). */
-async function checkWeightGrad(variant: MatmulVariantName, shape: Shape, withBias = false): Promise<void> {
+async function checkWeightGrad(variant: MatmulVariantName, shape: Shape, withBias = false, maxMacs?: number): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, 'identity');
   const dw = ctx.arena.tensor('dw', OUT * IN * 4);
   const db = withBias ? ctx.arena.tensor('db', OUT * 4) : undefined;
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), x: ctx.arena.tensorWithData('x', d.x), dw, db };
-  await runDispatches(ctx.device, [await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant)]);
+  await runProduct(ctx.device, await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant, maxMacs), maxMacs);
   const expected = reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT);
   const got = await readFloat32(ctx.device, dw);
   const label = `${variant} weight grad${withBias ? ' + bias' : ''} ${describeShape(shape)}`;
@@ -154,13 +172,13 @@ function expectSameZeros(label: string, got: Float32Array, expected: Float64Arra
 }
 
 /** The fused forward against the reference's matmulForward, then dropoutForward. */
-async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout): Promise<void> {
+async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, maxMacs?: number): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const y = ctx.arena.tensor('h', B * OUT * 4);
   const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y, step: stepRing(ctx) };
-  await runDispatches(ctx.device, [await matmulForward(ctx, io, { B, IN, OUT, activation, dropout }, variant)]);
+  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation, dropout }, variant, maxMacs), maxMacs);
   const a = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
   const expected = dropoutForward(a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate);
   const got = await readFloat32(ctx.device, y);
@@ -175,14 +193,14 @@ async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, act
  * reference composition with the true A: matmulInputGrad through identity, dropoutBackward, then
  * activationBackward.
  */
-async function checkInputGradDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout): Promise<void> {
+async function checkInputGradDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, maxMacs?: number): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const h = Float32Array.from(dropoutForward(d.a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
   const dx = ctx.arena.tensor('dx', B * IN * 4);
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a: ctx.arena.tensorWithData('h', h), dx, step: stepRing(ctx) };
-  await runDispatches(ctx.device, [await matmulInputGrad(ctx, io, { B, IN, OUT, activation, dropout }, variant)]);
+  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation, dropout }, variant, maxMacs), maxMacs);
   const dh = reference.matmulInputGrad(d.dy, d.w, null, B, IN, OUT, 'identity');
   const expected = activationBackward(activation, d.a, dropoutBackward(dh, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
   const got = await readFloat32(ctx.device, dx);
@@ -223,9 +241,9 @@ async function checkViews(variant: MatmulVariantName): Promise<void> {
   const [x, a, dy] = acts.views;
   const [y, dx, dw, db] = outs.views;
   await runDispatches(ctx.device, [
-    await matmulForward(ctx, { x, w, b, y }, { B, IN, OUT, activation }, variant),
-    await matmulInputGrad(ctx, { dy, w, a, dx }, { B, IN, OUT, activation }, variant),
-    await matmulWeightGrad(ctx, { dy, x, dw, db }, { B, IN, OUT }, variant),
+    ...(await matmulForward(ctx, { x, w, b, y }, { B, IN, OUT, activation }, variant)),
+    ...(await matmulInputGrad(ctx, { dy, w, a, dx }, { B, IN, OUT, activation }, variant)),
+    ...(await matmulWeightGrad(ctx, { dy, x, dw, db }, { B, IN, OUT }, variant)),
   ]);
   const got = await readFloat32(ctx.device, outs.buffer);
   const part = (i: number, n: number) => got.subarray(outs.offsets[i], outs.offsets[i] + n);
@@ -296,6 +314,19 @@ describe('matmul', () => {
       }
       it(`input grad + dropout ${describeShape(UNALIGNED)} through tanh`, () => checkInputGradDropout(variant, UNALIGNED, 'tanh', { seed: 7, layer: 1, rate: 0.5 }));
       it(`input grad + dropout ${describeShape(BIG)} through relu`, () => checkInputGradDropout(variant, BIG, 'relu', { seed: 0xffffffff, layer: 3, rate: 0.2 }));
+
+      // Cut into bands of workgroup rows (a dispatch each) by a tiny work budget, as training cuts
+      // products beyond DISPATCH_MACS: every band must cover its rows and only those. BIG has more
+      // than one row of workgroups in every variant (tiled: 64 rows per tile).
+      describe('in bands of workgroup rows', () => {
+        const banded = BAND_MACS;
+        it(`forward ${describeShape(BIG)} relu`, () => checkForward(variant, BIG, 'relu', banded));
+        it(`input grad ${describeShape(BIG)} through sigmoid`, () => checkInputGrad(variant, BIG, 'sigmoid', banded));
+        it(`weight grad + bias ${describeShape(BIG)}`, () => checkWeightGrad(variant, BIG, true, banded));
+        it(`weight grad + bias ${describeShape(UNALIGNED)}`, () => checkWeightGrad(variant, UNALIGNED, true, banded));
+        it(`forward + dropout ${describeShape(BIG)} tanh`, () => checkForwardDropout(variant, BIG, 'tanh', { seed: 3, layer: 2, rate: 0.4 }, banded));
+        it(`input grad + dropout ${describeShape(BIG)} through relu`, () => checkInputGradDropout(variant, BIG, 'relu', { seed: 3, layer: 2, rate: 0.4 }, banded));
+      });
     });
   }
 
@@ -304,7 +335,7 @@ describe('matmul', () => {
     const gpu = await testKernelContext('gpu');
     expect(defaultMatmulVariant(cpu)).toBe(matmulVariantSupported(cpu.device, 'subgroup') ? 'subgroup' : 'regblock');
     expect(defaultMatmulVariant(gpu)).toBe('tiled');
-    const dispatch = await matmulWeightGrad(
+    const [dispatch] = await matmulWeightGrad(
       cpu,
       { dy: cpu.arena.tensor('dy', 64), x: cpu.arena.tensor('x', 64), dw: cpu.arena.tensor('dw', 64) },
       { B: 4, IN: 4, OUT: 4 },

@@ -11,11 +11,10 @@ import { encodeDispatches, KernelCache, type Dispatch } from '../../../src/gpu/p
 import type { KernelContext } from '../../../src/kernels/context.ts';
 import { optimizerConfig } from '../../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../../src/model/spec.ts';
-import { denseLayers } from '../../../src/model/tensors.ts';
 import { Random } from '../../../src/util/random.ts';
 import { uploadImageSet } from '../../../src/train/gpu-data.ts';
 import { GpuParameters } from '../../../src/train/gpu-model.ts';
-import { allocateLayerBuffers, EvalPlan, forwardDispatches, TrainPlan } from '../../../src/train/plan.ts';
+import { EvalPlan, TrainPlan } from '../../../src/train/plan.ts';
 
 const REPEATS = 3;
 
@@ -74,11 +73,6 @@ train.setOrder(Uint32Array.from({ length: trainSet.count }, (_, i) => i));
 train.submit([{ t: 1, batchStart: 0, rows: trainB, record: 0, lr: 1e-3, beta1: 0.9, beta2: 0.999 }]);
 await train.readRecords(0, 1);
 report(`training step, ${layersText}, batch ${trainB}`, train.dispatches, await time(train.dispatches));
-
-// The same forward pass uncut, for comparison with the evaluation plan's batch (cut to EVAL_DISPATCH_MACS).
-const dense = denseLayers(spec, model.layout);
-const uncut = await forwardDispatches(ctx, model, dense, allocateLayerBuffers(arena, dense, evalB, false, 'uncut'), { B: evalB, train: false, seed: 0, dropout: 0 });
-report(`forward pass of ${evalB} rows, uncut`, uncut, await time(uncut));
 
 const evalSet = uploadImageSet(arena, randomSet('test', evalB));
 const evaluation = await EvalPlan.create(ctx, spec, model, evalSet, evalB);
