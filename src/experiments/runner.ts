@@ -14,7 +14,7 @@ import type { TrainConfig } from '../train/config.ts';
 import { readRecord, recordOf, writeRecord, type RunRecord, type RunRole } from './results.ts';
 import type { SearchPoint } from './space.ts';
 import { openResume, trainRun, writeReportSafely, type RunData, type RunTarget } from './training-run.ts';
-import type { GpuWorkspace } from './workspace.ts';
+import { GpuWorkspace } from './workspace.ts';
 
 export class DefinitionError extends Error {
   override name = 'DefinitionError';
@@ -109,6 +109,27 @@ export interface RunnerContext {
   readonly command: readonly string[];
   /** How to continue after an interruption (printed by an interrupted run). */
   readonly resumeHint: string;
+}
+
+/** What a search or a study runs its runs with; `close` releases the GPU workspace it opened, if any. */
+export interface Experiment {
+  readonly ctx: RunnerContext;
+  readonly tally: RunTally;
+  close(): void;
+}
+
+/** Opens a GPU workspace for the experiment's runs unless it was given one (or its runs use the CPU). */
+export async function startExperiment(dir: string, options: ExperimentOptions, device: TrainConfig['device']): Promise<Experiment> {
+  const own = device === 'gpu' && !options.workspace ? await GpuWorkspace.open() : undefined;
+  const ctx: RunnerContext = {
+    dir,
+    workspace: options.workspace ?? own,
+    reporter: options.reporter,
+    signal: options.signal,
+    command: options.command,
+    resumeHint: `interrupted; run the same command again to continue (finished runs are skipped): webgpu-mlp ${options.command.join(' ')}`,
+  };
+  return { ctx, tally: new RunTally(), close: () => own?.close() };
 }
 
 export interface PlannedOutcome {

@@ -24,10 +24,9 @@ import type { TrainConfig } from '../train/config.ts';
 import { configFromFlags, type TrainingFlags } from '../cli/train-options.ts';
 import { writeFileAtomic } from '../checkpoint/files.ts';
 import { finished, recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { pinDefinition, runPlanned, RunTally, type ExperimentOptions, type PlannedRun, type RunnerContext } from './runner.ts';
+import { pinDefinition, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
 import { applyPoint, gridPoints, pointLabel, pointSlug, randomPoints, SpaceError, type Axis, type SearchPoint } from './space.ts';
 import { writeReportSafely, type RunData } from './training-run.ts';
-import { GpuWorkspace } from './workspace.ts';
 
 export interface SearchSpec {
   /** The training flags every trial starts from (the usual `train` flags). */
@@ -122,17 +121,8 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
       (state === 'same' ? ' (continuing: finished trials are skipped)' : ''),
   );
 
-  const ownWorkspace = base.device === 'gpu' && !options.workspace ? await GpuWorkspace.open() : undefined;
-  const workspace = options.workspace ?? ownWorkspace;
-  const tally = new RunTally();
-  const ctx: RunnerContext = {
-    dir,
-    workspace,
-    reporter: options.reporter,
-    signal: options.signal,
-    command: options.command,
-    resumeHint: `interrupted; run the same command again to continue (finished runs are skipped): webgpu-mlp ${options.command.join(' ')}`,
-  };
+  const { ctx, tally, close } = await startExperiment(dir, options, base.device);
+  const { workspace } = ctx;
   const done = (exitCode: number, records: RunRecord[], extra: Partial<SearchResult> = {}): SearchResult => ({
     exitCode,
     trials: sortByValidation(records),
@@ -215,7 +205,7 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
     log(`results: ${written.join(', ')}`);
     return done(final.testAccuracy === null ? 1 : 0, records, { selected, final, baseline, files: written });
   } finally {
-    ownWorkspace?.close();
+    close();
   }
 }
 

@@ -22,9 +22,8 @@ import { baselineDirName, splitDifferences } from '../report/run-files.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { argsFromObject, trainingFlags } from './flags.ts';
 import { recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { formatMinutes, pinDefinition, runPlanned, RunTally, type ExperimentOptions, type PlannedRun, type RunnerContext } from './runner.ts';
+import { formatMinutes, pinDefinition, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
 import type { RunData } from './training-run.ts';
-import { GpuWorkspace } from './workspace.ts';
 
 type FlagValues = Readonly<Record<string, string | number | boolean | readonly number[]>>;
 
@@ -212,17 +211,8 @@ export async function runStudy(preset: StudyPreset, options: StudyOptions): Prom
   log(`study ${preset.name}: ${runs.length} runs (the logistic-regression baseline first) in ${dir}${state === 'same' ? ' (continuing: finished runs are skipped)' : ''}`);
   log(preset.description);
 
-  const ownWorkspace = runs[0].config.device === 'gpu' && !options.workspace ? await GpuWorkspace.open() : undefined;
-  const workspace = options.workspace ?? ownWorkspace;
-  const tally = new RunTally();
-  const ctx: RunnerContext = {
-    dir,
-    workspace,
-    reporter: options.reporter,
-    signal: options.signal,
-    command: options.command,
-    resumeHint: `interrupted; run the same command again to continue (finished runs are skipped): webgpu-mlp ${options.command.join(' ')}`,
-  };
+  const { ctx, tally, close } = await startExperiment(dir, options, runs[0].config.device);
+  const { workspace } = ctx;
   const records: RunRecord[] = [];
   const result = (exitCode: number, files: string[] = [], markdown = ''): StudyResult => ({
     exitCode,
@@ -266,7 +256,7 @@ export async function runStudy(preset: StudyPreset, options: StudyOptions): Prom
     log(`results: ${files.filter((f) => !f.endsWith('.png')).join(', ')}`);
     return result(0, files, markdown);
   } finally {
-    ownWorkspace?.close();
+    close();
   }
 }
 
