@@ -205,6 +205,13 @@ function optimizerBytesPerParam(kind: OptimizerKind): number {
   return 4 * (2 + slots + 1 + slots);
 }
 
+interface OptimizerResult {
+  readonly optimizer: OptimizerKind;
+  readonly parameters: number;
+  readonly ms: number;
+  readonly gbPerSecond: number;
+}
+
 const optimizerSection: Section = {
   key: 'optimizer',
   title: 'optimizer',
@@ -228,7 +235,7 @@ const optimizerSection: Section = {
     }
     const timings = await timeRoundRobin(ctx.device, cases, { rounds: ctx.args.rounds, wait: ctx.args.wait });
     arena.destroy();
-    const results = timings.map((t, i) => ({
+    const results = timings.map((t, i): OptimizerResult => ({
       optimizer: OPTIMIZERS[i],
       parameters: count,
       ms: t.wallMs,
@@ -385,6 +392,7 @@ function printMatmulRow(form: Form, shape: Shape, timings: readonly CaseTiming[]
 function printMarkdown(
   matmul: readonly MatmulResult[] | undefined,
   fusion: readonly FusionResult[] | undefined,
+  optimizer: readonly OptimizerResult[] | undefined,
   overhead: OverheadResult | undefined,
   chosen: MatmulVariantName,
 ): void {
@@ -392,6 +400,10 @@ function printMarkdown(
   if (fusion) {
     console.log(`\n| epilogue | wall ms | lavapipe CPU ms |\n|---|---:|---:|`);
     for (const r of fusion) console.log(`| ${r.case} | ${r.ms.toFixed(3)} | ${r.cpuMs?.toFixed(3) ?? '-'} |`);
+  }
+  if (optimizer) {
+    console.log(`\n| optimizer (${optimizer[0].parameters.toLocaleString('en-US')} parameters, one dispatch) | ms | GB/s |\n|---|---:|---:|`);
+    for (const r of optimizer) console.log(`| ${r.optimizer} | ${r.ms.toFixed(2)} | ${r.gbPerSecond.toFixed(1)} |`);
   }
   if (overhead) {
     console.log(`\nDispatch overhead: ${overhead.onePassUs.toFixed(1)} µs per dispatch with 1000 in one pass, ${overhead.passPerDispatchUs.toFixed(1)} µs with a pass per dispatch.`);
@@ -435,6 +447,7 @@ async function main(): Promise<void> {
     printMarkdown(
       results.matmul as MatmulResult[] | undefined,
       results['epilogue fusion'] as FusionResult[] | undefined,
+      results.optimizer as OptimizerResult[] | undefined,
       results['dispatch overhead'] as OverheadResult | undefined,
       chosen,
     );
