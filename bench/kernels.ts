@@ -119,9 +119,9 @@ function randomTensor(ctx: KernelContext, label: string, count: number): GPUBuff
 /** One dispatch, whatever its size (training cuts products beyond DISPATCH_MACS into bands): this times the kernel. */
 async function recordForm(ctx: KernelContext, form: Form, shape: Shape, variant: MatmulVariantName, t: Record<string, GPUBuffer>): Promise<Dispatch[]> {
   const { B, IN, OUT } = shape;
-  if (form === 'forward') return matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: t.y }, { B, IN, OUT, activation: 'relu' }, variant, Infinity);
-  if (form === 'inputGrad') return matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: t.dx }, { B, IN, OUT, activation: 'relu' }, variant, Infinity);
-  return matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: t.dw }, { B, IN, OUT }, variant, Infinity);
+  if (form === 'forward') return matmulForward(ctx, { x: t.x, w: t.w, b: t.b, y: t.y }, { B, IN, OUT, activation: 'relu' }, variant, { macs: Infinity });
+  if (form === 'inputGrad') return matmulInputGrad(ctx, { dy: t.dy, w: t.w, a: t.a, dx: t.dx }, { B, IN, OUT, activation: 'relu' }, variant, { macs: Infinity });
+  return matmulWeightGrad(ctx, { dy: t.dy, x: t.x, dw: t.dw }, { B, IN, OUT }, variant, { macs: Infinity });
 }
 
 const matmulSection: Section = {

@@ -42,17 +42,19 @@ fn epilogue(sum: f32, m: u32, n: u32) -> f32 {
   }
 }
 
-// A product with more work than one dispatch should do is cut into bands of workgroup rows, one
-// dispatch per band (src/kernels/matmul.ts: no dispatch runs long enough to near a GPU watchdog).
-// Each band's dispatch is told where it starts; kernels see the whole grid through
-// whole_grid_workgroup(). num_workgroups.x is the whole grid's in every band.
+// A product with more work than one dispatch should do is cut into bands of workgroup rows (and a
+// grid wider than maxComputeWorkgroupsPerDimension into bands of columns), one dispatch per band
+// (src/kernels/matmul.ts: no dispatch runs long enough to near a GPU watchdog). Each dispatch is told
+// where its part starts; kernels see the whole grid through whole_grid_workgroup().
 struct GridBand {
-  first_row: u32,   // the whole grid's workgroup row (y) at which this dispatch starts
+  first_row: u32,      // the whole grid's workgroup row (y) at which this dispatch starts
+  first_column: u32,   // ... and its workgroup column (x)
+  grid_columns: u32,   // workgroup columns of the whole grid
 }
 @group(0) @binding(4) var<uniform> band: GridBand;
 
 fn whole_grid_workgroup(band_wid: vec3u) -> vec3u {
-  return vec3u(band_wid.x, band_wid.y + band.first_row, band_wid.z);
+  return vec3u(band_wid.x + band.first_column, band_wid.y + band.first_row, band_wid.z);
 }
 
 // Tiles overhang the matrix edges; only elements inside it are written.

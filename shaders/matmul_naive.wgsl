@@ -9,9 +9,9 @@
 // write neighbouring outputs.
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-        @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lane: u32) {
+        @builtin(local_invocation_index) lane: u32) {
   let wid = whole_grid_workgroup(band_wid);
-  if (row_sums_workgroup(wid, nwg, lane, 64u)) {
+  if (row_sums_workgroup(wid, lane, 64u)) {
     return;
   }
   begin_epilogue();

@@ -31,9 +31,9 @@ fn store_row(m: u32, n: u32, acc: vec4f) {
 
 @compute @workgroup_size(16, 4)
 fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-        @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+        @builtin(local_invocation_index) t: u32) {
   let wid = whole_grid_workgroup(band_wid);
-  if (row_sums_workgroup(wid, nwg, t, 64u)) {
+  if (row_sums_workgroup(wid, t, 64u)) {
     return;
   }
   begin_epilogue();

@@ -11,11 +11,11 @@
 override M_GROUPS: u32;
 
 // Called first by each kernel's main; true for the row-sum workgroups, which then return.
-fn row_sums_workgroup(wid: vec3u, nwg: vec3u, lane: u32, lanes: u32) -> bool {
+fn row_sums_workgroup(wid: vec3u, lane: u32, lanes: u32) -> bool {
   if (wid.y < M_GROUPS) {
     return false;
   }
-  let m = ((wid.y - M_GROUPS) * nwg.x + wid.x) * lanes + lane;
+  let m = ((wid.y - M_GROUPS) * band.grid_columns + wid.x) * lanes + lane;
   if (m < M) {
     var sum = 0.0;
     for (var k = 0u; k < K; k++) {

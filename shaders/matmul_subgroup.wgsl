@@ -49,10 +49,9 @@ fn store_pair(m: u32, n: vec2u, acc: vec2f) {
 }
 
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(subgroup_invocation_id) lane: u32,
-        @builtin(num_workgroups) nwg: vec3u) {
+fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let wid = whole_grid_workgroup(band_wid);
-  if (row_sums_workgroup(wid, nwg, lane, 8u)) {
+  if (row_sums_workgroup(wid, lane, 8u)) {
     return;
   }
   begin_epilogue();

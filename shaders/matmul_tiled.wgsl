@@ -32,9 +32,9 @@ fn load_v(k: u32, n: u32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) band_wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-        @builtin(local_invocation_index) t: u32, @builtin(num_workgroups) nwg: vec3u) {
+        @builtin(local_invocation_index) t: u32) {
   let wid = whole_grid_workgroup(band_wid);
-  if (row_sums_workgroup(wid, nwg, t, 256u)) {
+  if (row_sums_workgroup(wid, t, 256u)) {
     return;
   }
   begin_epilogue();

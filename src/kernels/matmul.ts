@@ -154,6 +154,14 @@ export const DISPATCH_MACS = 2 ** 28;
  */
 const EPILOGUE_MACS = 32;
 
+/** How much one dispatch of a product may do (tests shrink both to force many bands). */
+export interface DispatchBudget {
+  /** Multiply-adds (DISPATCH_MACS; Infinity: one dispatch, as the kernel benchmark wants). */
+  readonly macs: number;
+  /** Workgroups along x or y (default: the device's maxComputeWorkgroupsPerDimension). */
+  readonly workgroupsPerDimension?: number;
+}
+
 /**
  * The bindings every matmul kernel declares; `e` is the bias or A (bound to U when unread), `band`
  * where the dispatch's rows of workgroups start in the whole grid (matmul_common.wgsl).
@@ -258,7 +266,7 @@ export async function matmulForward(
   io: ForwardIo,
   dims: ForwardDims,
   variant?: MatmulVariantName,
-  maxMacs = DISPATCH_MACS,
+  budget: DispatchBudget = { macs: DISPATCH_MACS },
 ): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulForward ${B}x${IN}->${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
@@ -273,7 +281,7 @@ export async function matmulForward(
     SU_M: IN, SU_K: 1, SV_K: 1, SV_N: IN, SO_M: OUT, SO_N: 1, SE_M: 0, SE_N: 1,
     EPILOGUE: EPILOGUE_BIAS_ACTIVATION, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
-  return record(ctx, label, variant, maxMacs, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
+  return record(ctx, label, variant, budget, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
@@ -285,7 +293,7 @@ export async function matmulInputGrad(
   io: InputGradIo,
   dims: InputGradDims,
   variant?: MatmulVariantName,
-  maxMacs = DISPATCH_MACS,
+  budget: DispatchBudget = { macs: DISPATCH_MACS },
 ): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulInputGrad ${B}x${IN}<-${OUT} ${dims.activation}${dropoutLabel(dims.dropout)}`;
@@ -305,7 +313,7 @@ export async function matmulInputGrad(
     EPILOGUE: useA ? EPILOGUE_ACTIVATION_GRAD : EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
   const resources = { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx };
-  return record(ctx, label, variant, maxMacs, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
+  return record(ctx, label, variant, budget, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
@@ -317,7 +325,7 @@ export async function matmulWeightGrad(
   io: WeightGradIo,
   dims: WeightGradDims,
   variant?: MatmulVariantName,
-  maxMacs = DISPATCH_MACS,
+  budget: DispatchBudget = { macs: DISPATCH_MACS },
 ): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
   const label = `matmulWeightGrad ${OUT}x${IN} over ${B}${io.db ? ' + bias' : ''}`;
@@ -332,7 +340,7 @@ export async function matmulWeightGrad(
     SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
   };
-  return record(ctx, label, variant, maxMacs, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
+  return record(ctx, label, variant, budget, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
 }
 
 function dropoutLabel(dropout: FusedDropout | undefined): string {
@@ -373,7 +381,7 @@ async function record(
   ctx: KernelContext,
   label: string,
   requested: MatmulVariantName | undefined,
-  maxMacs: number,
+  budget: DispatchBudget,
   product: Product,
   resources: { u: BindingResource; v: BindingResource; e: BindingResource; o: BindingResource },
   extra?: Extra,
@@ -403,19 +411,22 @@ async function record(
   } else {
     kernel = await ctx.cache.compile(extra ? kernels.dropout : kernels.plain, { ...p });
   }
-  // Bands of workgroup rows within the work budget (and the per-dimension limit), a dispatch each.
-  const macsPerRow = rows * p.N * (p.K + EPILOGUE_MACS);
-  const bandRows = Math.max(1, Math.min(Math.floor(maxMacs / macsPerRow), ctx.device.limits.maxComputeWorkgroupsPerDimension));
-  const bands = Math.ceil(rowsOfWorkgroups / bandRows);
-  const dispatches: Dispatch[] = [];
-  for (let band = 0; band < bands; band++) {
-    const firstRow = band * bandRows;
-    const name = bands > 1 ? `${label} [${variantName}] band ${band + 1}/${bands}` : `${label} [${variantName}]`;
-    const uniform = ctx.arena.uniform(`${name} grid band`, packUniform([['u32', firstRow]]));
-    const workgroups = [gridX, Math.min(bandRows, rowsOfWorkgroups - firstRow), 1] as const;
-    dispatches.push(bindKernel(ctx.device, kernel, { ...bound, ...extra, band: uniform }, workgroups, name));
+  // The grid in bands, a dispatch each: columns of workgroups up to the per-dimension limit, then
+  // rows of workgroups within the work budget (and the limit).
+  const perDimension = budget.workgroupsPerDimension ?? ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  const bandColumns = Math.min(gridX, perDimension);
+  const macsPerRow = rows * Math.min(p.N, bandColumns * columns) * (p.K + EPILOGUE_MACS);
+  const bandRows = Math.max(1, Math.min(Math.floor(budget.macs / macsPerRow), perDimension));
+  const parts: { firstRow: number; firstColumn: number }[] = [];
+  for (let firstRow = 0; firstRow < rowsOfWorkgroups; firstRow += bandRows) {
+    for (let firstColumn = 0; firstColumn < gridX; firstColumn += bandColumns) parts.push({ firstRow, firstColumn });
   }
-  return dispatches;
+  return parts.map(({ firstRow, firstColumn }, i) => {
+    const name = parts.length > 1 ? `${label} [${variantName}] band ${i + 1}/${parts.length}` : `${label} [${variantName}]`;
+    const band = ctx.arena.uniform(`${name} grid band`, packUniform([['u32', firstRow], ['u32', firstColumn], ['u32', gridX]]));
+    const workgroups = [Math.min(bandColumns, gridX - firstColumn), Math.min(bandRows, rowsOfWorkgroups - firstRow), 1] as const;
+    return bindKernel(ctx.device, kernel, { ...bound, ...extra, band }, workgroups, name);
+  });
 }
 
 /** The same product computed as Oᵀ[n, m] = Σ_k Vᵀ[n, k]·Uᵀ[k, m]: u and v swap roles. */

@@ -10,6 +10,7 @@ import {
   matmulInputGrad,
   matmulVariantSupported,
   matmulWeightGrad,
+  type DispatchBudget,
   type FusedDropout,
   type MatmulVariantName,
 } from '../../src/kernels/matmul.ts';
@@ -66,8 +67,15 @@ const TINY: readonly Shape[] = [
 /** Larger than every variant's tile in every dimension: tiled 64×64 (k step 16), subgroup 16×16 (k block 8), regblock 4×256. */
 const BIG: Shape = { B: 70, IN: 300, OUT: 270 };
 
-/** A work budget below one row of workgroups (tile rows × N × K multiply-adds): one row per band. */
-const BAND_MACS = 1;
+/**
+ * Budgets that cut every product of the banded tests into several dispatches: a work budget below
+ * one row of workgroups (tile rows × N × K multiply-adds) gives one row per band; two workgroups per
+ * dimension also cut the rows into bands of columns.
+ */
+const BUDGETS: Record<string, DispatchBudget> = {
+  'bands of workgroup rows': { macs: 1 },
+  'bands of rows and columns': { macs: 1, workgroupsPerDimension: 2 },
+};
 
 const describeShape = ({ B, IN, OUT }: Shape) => `B=${B} IN=${IN} OUT=${OUT}`;
 
@@ -91,11 +99,11 @@ function inputs({ B, IN, OUT }: Shape, activation: ActivationKind) {
 }
 
 /**
- * Runs one product's dispatches. With a work budget (`maxMacs`, tests pass one far below
- * DISPATCH_MACS) the product must have been cut into several bands of workgroup rows.
+ * Runs one product's dispatches. With a budget (tests pass ones far below DISPATCH_MACS and the
+ * device's limit) the product must have been cut into several bands.
  */
-async function runProduct(device: GPUDevice, dispatches: Dispatch[], maxMacs: number | undefined): Promise<void> {
-  if (maxMacs !== undefined) {
+async function runProduct(device: GPUDevice, dispatches: Dispatch[], budget: DispatchBudget | undefined): Promise<void> {
+  if (budget !== undefined) {
     expect(dispatches.length, 'bands').toBeGreaterThan(1);
     expect(dispatches.map((d) => d.label).join('\n')).toMatch(new RegExp(`band ${dispatches.length}/${dispatches.length}$`));
   } else {
@@ -104,20 +112,20 @@ async function runProduct(device: GPUDevice, dispatches: Dispatch[], maxMacs: nu
   await runDispatches(device, dispatches);
 }
 
-async function checkForward(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, maxMacs?: number): Promise<void> {
+async function checkForward(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, budget?: DispatchBudget): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const y = ctx.arena.tensor('y', B * OUT * 4);
   const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y };
-  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation }, variant, maxMacs), maxMacs);
+  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation }, variant, budget), budget);
   const expected = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
   const got = await readFloat32(ctx.device, y);
   record(variant, 'forward', compareArrays(`${variant} forward ${describeShape(shape)} ${activation}`, got, expected, tolerance(IN), [B, OUT]).maxAbsDiff);
   ctx.arena.destroy();
 }
 
-async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, maxMacs?: number): Promise<void> {
+async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, budget?: DispatchBudget): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
@@ -125,7 +133,7 @@ async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activati
   // identity reads no A: leave it out, as the training plan does for the first hidden layer's input.
   const a = activation === 'identity' ? undefined : ctx.arena.tensorWithData('a', d.a);
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a, dx };
-  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation }, variant, maxMacs), maxMacs);
+  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation }, variant, budget), budget);
   const expected = reference.matmulInputGrad(d.dy, d.w, a ? d.a : null, B, IN, OUT, activation);
   const got = await readFloat32(ctx.device, dx);
   record(variant, 'input grad', compareArrays(`${variant} input grad ${describeShape(shape)} ${activation}`, got, expected, tolerance(OUT), [B, IN]).maxAbsDiff);
@@ -133,14 +141,14 @@ async function checkInputGrad(variant: MatmulVariantName, shape: Shape, activati
 }
 
 /** The weight grad, and with `withBias` the bias gradient from the same dispatch (a sum over B, as dW's). */
-async function checkWeightGrad(variant: MatmulVariantName, shape: Shape, withBias = false, maxMacs?: number): Promise<void> {
+async function checkWeightGrad(variant: MatmulVariantName, shape: Shape, withBias = false, budget?: DispatchBudget): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, 'identity');
   const dw = ctx.arena.tensor('dw', OUT * IN * 4);
   const db = withBias ? ctx.arena.tensor('db', OUT * 4) : undefined;
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), x: ctx.arena.tensorWithData('x', d.x), dw, db };
-  await runProduct(ctx.device, await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant, maxMacs), maxMacs);
+  await runProduct(ctx.device, await matmulWeightGrad(ctx, io, { B, IN, OUT }, variant, budget), budget);
   const expected = reference.matmulWeightGrad(d.dy, d.x, B, IN, OUT);
   const got = await readFloat32(ctx.device, dw);
   const label = `${variant} weight grad${withBias ? ' + bias' : ''} ${describeShape(shape)}`;
@@ -172,13 +180,13 @@ function expectSameZeros(label: string, got: Float32Array, expected: Float64Arra
 }
 
 /** The fused forward against the reference's matmulForward, then dropoutForward. */
-async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, maxMacs?: number): Promise<void> {
+async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, budget?: DispatchBudget): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const y = ctx.arena.tensor('h', B * OUT * 4);
   const io = { x: ctx.arena.tensorWithData('x', d.x), w: ctx.arena.tensorWithData('w', d.w), b: ctx.arena.tensorWithData('b', d.b), y, step: stepRing(ctx) };
-  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation, dropout }, variant, maxMacs), maxMacs);
+  await runProduct(ctx.device, await matmulForward(ctx, io, { B, IN, OUT, activation, dropout }, variant, budget), budget);
   const a = reference.matmulForward(d.x, d.w, d.b, B, IN, OUT, activation);
   const expected = dropoutForward(a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate);
   const got = await readFloat32(ctx.device, y);
@@ -193,14 +201,14 @@ async function checkForwardDropout(variant: MatmulVariantName, shape: Shape, act
  * reference composition with the true A: matmulInputGrad through identity, dropoutBackward, then
  * activationBackward.
  */
-async function checkInputGradDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, maxMacs?: number): Promise<void> {
+async function checkInputGradDropout(variant: MatmulVariantName, shape: Shape, activation: ActivationKind, dropout: FusedDropout, budget?: DispatchBudget): Promise<void> {
   const { B, IN, OUT } = shape;
   const ctx = await testKernelContext();
   const d = inputs(shape, activation);
   const h = Float32Array.from(dropoutForward(d.a, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
   const dx = ctx.arena.tensor('dx', B * IN * 4);
   const io = { dy: ctx.arena.tensorWithData('dy', d.dy), w: ctx.arena.tensorWithData('w', d.w), a: ctx.arena.tensorWithData('h', h), dx, step: stepRing(ctx) };
-  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation, dropout }, variant, maxMacs), maxMacs);
+  await runProduct(ctx.device, await matmulInputGrad(ctx, io, { B, IN, OUT, activation, dropout }, variant, budget), budget);
   const dh = reference.matmulInputGrad(d.dy, d.w, null, B, IN, OUT, 'identity');
   const expected = activationBackward(activation, d.a, dropoutBackward(dh, dropout.seed, DROPOUT_T, dropout.layer, dropout.rate));
   const got = await readFloat32(ctx.device, dx);
@@ -315,11 +323,11 @@ describe('matmul', () => {
       it(`input grad + dropout ${describeShape(UNALIGNED)} through tanh`, () => checkInputGradDropout(variant, UNALIGNED, 'tanh', { seed: 7, layer: 1, rate: 0.5 }));
       it(`input grad + dropout ${describeShape(BIG)} through relu`, () => checkInputGradDropout(variant, BIG, 'relu', { seed: 0xffffffff, layer: 3, rate: 0.2 }));
 
-      // Cut into bands of workgroup rows (a dispatch each) by a tiny work budget, as training cuts
-      // products beyond DISPATCH_MACS: every band must cover its rows and only those. BIG has more
-      // than one row of workgroups in every variant (tiled: 64 rows per tile).
-      describe('in bands of workgroup rows', () => {
-        const banded = BAND_MACS;
+      // Cut into bands (a dispatch each) by tiny budgets, as training cuts products beyond
+      // DISPATCH_MACS or grids beyond the per-dimension limit: every band must cover its part of the
+      // grid and only that. BIG has more than one row and column of workgroups in every variant (tiled:
+      // 64×64 per workgroup).
+      describe.each(Object.entries(BUDGETS))('in %s', (_, banded) => {
         it(`forward ${describeShape(BIG)} relu`, () => checkForward(variant, BIG, 'relu', banded));
         it(`input grad ${describeShape(BIG)} through sigmoid`, () => checkInputGrad(variant, BIG, 'sigmoid', banded));
         it(`weight grad + bias ${describeShape(BIG)}`, () => checkWeightGrad(variant, BIG, true, banded));
