@@ -1,7 +1,7 @@
 // Adagrad over the whole flat parameter buffer, one dispatch per step (PyTorch's torch.optim.Adagrad
 // with no learning-rate decay): g = grad + λw;  G += g²;  w −= lr·g / (√G + eps).
 // λ applies to the weights only (elements before weights_end), never to biases.
-// Prepend step_params.wgsl.
+// Prepend step_params.wgsl and optimizer_common.wgsl.
 struct Params {
   count: u32,          // elements of params, grads and sum_sq
   weights_end: u32,    // elements [0, weights_end) are weights (decayed); the rest are biases
@@ -10,19 +10,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> config: Params;
-@group(0) @binding(1) var<uniform> step: StepParams;                 // lr
-@group(0) @binding(2) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
-// [count] each: all weights, then all biases. The vec4 views of the same bindings serve main_vec4.
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;
-@group(0) @binding(4) var<storage, read> grads: array<f32>;
-@group(0) @binding(5) var<storage, read_write> sum_sq: array<f32>;   // G, the running Σ g²
-@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> sum_sq: array<f32>;   // G, the running Σ g² [count]
 @group(0) @binding(5) var<storage, read_write> sum_sq4: array<vec4<f32>>;
-
-// Grid-stride loops, as in optimizer_adam.wgsl (main_vec4 when count and weights_end are multiples
-// of 4). Once a loss has gone non-finite every later step leaves all state as it is.
-override WORKGROUP_SIZE: u32 = 256u;
 
 struct Adagrad4 {
   w: vec4<f32>,
@@ -34,10 +23,6 @@ fn adagrad_update(w: vec4<f32>, grad: vec4<f32>, sum_sq_in: vec4<f32>, decay: ve
   let g = grad + decay * w;
   let G = sum_sq_in + g * g;
   return Adagrad4(w - step.lr * g / (sqrt(G) + config.eps), G);
-}
-
-fn decay_at(i: u32) -> f32 {
-  return select(0.0, config.weight_decay, i < config.weights_end);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

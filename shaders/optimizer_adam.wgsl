@@ -5,7 +5,7 @@
 //   adamw (DECOUPLED): w −= lr·λ·w first, then the same update with g = grad.
 // λ applies to the weights only (elements before weights_end), never to biases. The bias
 // corrections 1 − β^t change every step: the host computes them (in f64) into StepParams.
-// Prepend step_params.wgsl.
+// Prepend step_params.wgsl and optimizer_common.wgsl.
 struct Params {
   count: u32,          // elements of params, grads, exp_avg and exp_avg_sq
   weights_end: u32,    // elements [0, weights_end) are weights (decayed); the rest are biases
@@ -18,23 +18,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> config: Params;
-@group(0) @binding(1) var<uniform> step: StepParams;                    // lr, bias_correction1/2
-@group(0) @binding(2) var<storage, read> status: array<u32>;            // status[0] ≠ 0: a loss went non-finite
-// [count] each: all weights, then all biases. The vec4 views of the same bindings serve main_vec4.
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;
-@group(0) @binding(4) var<storage, read> grads: array<f32>;
+// [count] each, and their vec4 views for main_vec4.
 @group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;     // m
 @group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;  // v
-@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> exp_avg4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> exp_avg_sq4: array<vec4<f32>>;
 
-// Grid-stride loops (see activation.wgsl: the host caps the workgroups, any count works). Once a
-// loss has gone non-finite every later step leaves all state as it is. main_vec4 moves four
-// elements per load (a software adapter pays per load, not per byte: bench/RESULTS.md); the host
-// uses it when count and weights_end are multiples of 4, as the parameter layout's always are.
-override WORKGROUP_SIZE: u32 = 256u;
 override DECOUPLED: bool = false;
 
 struct Adam4 {
@@ -55,10 +44,6 @@ fn adam_update(w_in: vec4<f32>, g_in: vec4<f32>, m_in: vec4<f32>, v_in: vec4<f32
   let m = config.beta1 * m_in + config.one_minus_beta1 * g;
   let v = config.beta2 * v_in + config.one_minus_beta2 * g * g;
   return Adam4(w - step.lr * (m / step.bias_correction1) / (sqrt(v / step.bias_correction2) + config.eps), m, v);
-}
-
-fn decay_at(i: u32) -> f32 {
-  return select(0.0, config.weight_decay, i < config.weights_end);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

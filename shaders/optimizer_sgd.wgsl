@@ -3,7 +3,7 @@
 //   momentum (entry points momentum, momentum_vec4): g = grad + λw;  v = μv + g;  w −= lr·v
 //   nesterov (momentum, NESTEROV):               g = grad + λw;  v = μv + g;  w −= lr·(g + μv)
 // λ applies to the weights only (elements before weights_end), never to biases.
-// Prepend step_params.wgsl.
+// Prepend step_params.wgsl and optimizer_common.wgsl.
 struct Params {
   count: u32,          // elements of params, grads and velocity
   weights_end: u32,    // elements [0, weights_end) are weights (decayed); the rest are biases
@@ -12,21 +12,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> config: Params;
-@group(0) @binding(1) var<uniform> step: StepParams;                 // lr
-@group(0) @binding(2) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
-// [count] each: all weights, then all biases. The vec4 views of the same bindings serve the *_vec4
-// entry points.
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;
-@group(0) @binding(4) var<storage, read> grads: array<f32>;
-@group(0) @binding(5) var<storage, read_write> velocity: array<f32>; // (momentum only)
-@group(0) @binding(3) var<storage, read_write> params4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> velocity: array<f32>; // [count] (momentum only)
 @group(0) @binding(5) var<storage, read_write> velocity4: array<vec4<f32>>;
 
-// Grid-stride loops, as in optimizer_adam.wgsl (the *_vec4 entry points when count and weights_end
-// are multiples of 4). Once a loss has gone non-finite every later step leaves all state as it is,
-// so the parameters stay at their last finite values for the host to report (and a checkpoint to keep).
-override WORKGROUP_SIZE: u32 = 256u;
 override NESTEROV: bool = false;
 
 struct Momentum4 {
@@ -43,10 +31,6 @@ fn momentum_update(w: vec4<f32>, grad: vec4<f32>, v_in: vec4<f32>, decay: vec4<f
   let g = decayed(w, grad, decay);
   let v = config.momentum * v_in + g;
   return Momentum4(w - step.lr * select(v, g + config.momentum * v, NESTEROV), v);
-}
-
-fn decay_at(i: u32) -> f32 {
-  return select(0.0, config.weight_decay, i < config.weights_end);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -3,6 +3,7 @@
 // step's StepParams slot. After a non-finite loss (status[0] ≠ 0) the step changes nothing.
 import adagradWgsl from '../../shaders/optimizer_adagrad.wgsl?raw';
 import adamWgsl from '../../shaders/optimizer_adam.wgsl?raw';
+import optimizerCommonWgsl from '../../shaders/optimizer_common.wgsl?raw';
 import sgdWgsl from '../../shaders/optimizer_sgd.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
 import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
@@ -39,7 +40,7 @@ const common = [
   { name: 'params', kind: 'write' },
   { name: 'grads', kind: 'read' },
 ] as const;
-const includes = [stepParamsWgsl];
+const includes = [stepParamsWgsl, optimizerCommonWgsl];
 const stateBindings = (kind: OptimizerKind) => optimizerStateNames(kind).map((name) => ({ name, kind: 'write' }) as const);
 
 /** Each optimizer's kernel in two forms: scalar (any count) and vec4 (see `vec4Ready`). */
