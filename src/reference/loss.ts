@@ -33,51 +33,59 @@ export function argmaxRow(z: Numbers, row: number, C: number): number {
   return best;
 }
 
-/** Softmax cross-entropy on logits [B, C]: lossSum = Σ_r logsumexp(z_r) − z_r,y; grad = (softmax − onehot)/rows. */
-export function softmaxCrossEntropy(logits: Numbers, labels: Numbers, B: number, C: number, rows = B): LossResult {
-  checkArgs('softmaxCrossEntropy', logits, labels, B, C, rows);
+/**
+ * The part both losses share: checks, and the argmax and correct count of every valid row. `rowLoss`
+ * returns row r's loss and writes its gradient (already divided by rows) into grad[r·C .. r·C + C).
+ */
+function overRows(
+  op: string,
+  z: Numbers,
+  labels: Numbers,
+  B: number,
+  C: number,
+  rows: number,
+  rowLoss: (base: number, y: number, best: number, grad: Float64Array) => number,
+): LossResult {
+  checkArgs(op, z, labels, B, C, rows);
   const grad = new Float64Array(B * C);
   const predictions = new Uint32Array(rows);
   let lossSum = 0;
   let correct = 0;
   for (let r = 0; r < rows; r++) {
-    const base = r * C;
     const y = labels[r];
-    const best = argmaxRow(logits, r, C);
+    const best = argmaxRow(z, r, C);
     predictions[r] = best;
     if (best === y) correct++;
-    const max = logits[base + best];
-    let sumExp = 0;
-    for (let c = 0; c < C; c++) sumExp += Math.exp(logits[base + c] - max);
-    lossSum += Math.log(sumExp) + (max - logits[base + y]); // logsumexp − z_y, the large terms cancelled first
-    for (let c = 0; c < C; c++) {
-      const p = Math.exp(logits[base + c] - max) / sumExp;
-      grad[base + c] = (p - (c === y ? 1 : 0)) / rows;
-    }
+    lossSum += rowLoss(r * C, y, best, grad);
   }
   return { lossSum, correct, grad, predictions };
 }
 
+/** Softmax cross-entropy on logits [B, C]: lossSum = Σ_r logsumexp(z_r) − z_r,y; grad = (softmax − onehot)/rows. */
+export function softmaxCrossEntropy(logits: Numbers, labels: Numbers, B: number, C: number, rows = B): LossResult {
+  return overRows('softmaxCrossEntropy', logits, labels, B, C, rows, (base, y, best, grad) => {
+    const max = logits[base + best];
+    let sumExp = 0;
+    for (let c = 0; c < C; c++) sumExp += Math.exp(logits[base + c] - max);
+    for (let c = 0; c < C; c++) {
+      const p = Math.exp(logits[base + c] - max) / sumExp;
+      grad[base + c] = (p - (c === y ? 1 : 0)) / rows;
+    }
+    return Math.log(sumExp) + (max - logits[base + y]); // logsumexp − z_y, the large terms cancelled first
+  });
+}
+
 /** Squared error on one-hot targets: lossSum = Σ_r ½ Σ_c (z_rc − onehot_rc)²; grad = (z − onehot)/rows. */
 export function meanSquaredError(outputs: Numbers, labels: Numbers, B: number, C: number, rows = B): LossResult {
-  checkArgs('meanSquaredError', outputs, labels, B, C, rows);
-  const grad = new Float64Array(B * C);
-  const predictions = new Uint32Array(rows);
-  let lossSum = 0;
-  let correct = 0;
-  for (let r = 0; r < rows; r++) {
-    const base = r * C;
-    const y = labels[r];
-    const best = argmaxRow(outputs, r, C);
-    predictions[r] = best;
-    if (best === y) correct++;
+  return overRows('meanSquaredError', outputs, labels, B, C, rows, (base, y, _best, grad) => {
+    let loss = 0;
     for (let c = 0; c < C; c++) {
       const diff = outputs[base + c] - (c === y ? 1 : 0);
-      lossSum += 0.5 * diff * diff;
+      loss += 0.5 * diff * diff;
       grad[base + c] = diff / rows;
     }
-  }
-  return { lossSum, correct, grad, predictions };
+    return loss;
+  });
 }
 
 export function lossFor(kind: Loss, outputs: Numbers, labels: Numbers, B: number, C: number, rows = B): LossResult {
