@@ -5,15 +5,13 @@ import type { ImageSet } from '../data/dataset.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { optimizerConfig } from '../model/optimizer.ts';
 import { classCount, type ModelSpec } from '../model/spec.ts';
+import { denseLayers } from '../model/tensors.ts';
 import { ReferenceMlp } from '../reference/mlp.ts';
 import { InferencePlan } from '../train/inference.ts';
+import { evalBatchRows } from '../train/plan.ts';
 import { predictionsFromLogits, type Prediction } from './stats.ts';
 
-/**
- * Multiply-adds per GPU inference batch in its widest layer: 2^27 (about 60 ms on lavapipe) keeps
- * every dispatch far from a GPU watchdog's 2 s while the default model still runs 170-row batches.
- */
-const INFERENCE_BATCH_MACS = 2 ** 27;
+/** Rows per GPU inference batch, cut to fit one binding (no dispatch runs long: matmuls go in bands). */
 const MAX_INFERENCE_ROWS = 1000;
 /** Rows per CPU reference forward pass (float64 activations of 500 × 256 stay small). */
 const CPU_BATCH_ROWS = 500;
@@ -47,8 +45,7 @@ export async function setLogits(spec: ModelSpec, params: Float32Array, set: Imag
     }
     return logits;
   }
-  const widest = Math.max(...spec.layers.slice(1).map((out, l) => spec.layers[l] * out));
-  const capacity = Math.max(1, Math.min(MAX_INFERENCE_ROWS, set.count, Math.floor(INFERENCE_BATCH_MACS / widest)));
+  const capacity = evalBatchRows(gpu.device, denseLayers(spec), Math.min(MAX_INFERENCE_ROWS, set.count));
   const plan = await InferencePlan.create(gpu, spec, capacity);
   try {
     plan.model.writeParams(params);
