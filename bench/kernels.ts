@@ -24,7 +24,7 @@ import { activationBackward, activationForward } from '../src/kernels/activation
 import { biasGrad } from '../src/kernels/bias-grad.ts';
 import { dropoutBackward, dropoutForward } from '../src/kernels/dropout.ts';
 import { optimizerUpdate } from '../src/kernels/optimizer.ts';
-import { StepParamsRing } from '../src/gpu/step-params.ts';
+import { StepParamsRing } from '../src/kernels/step-params.ts';
 import { OPTIMIZERS, optimizerConfig, optimizerStateSlots, type OptimizerKind } from '../src/model/optimizer.ts';
 import { Random } from '../src/util/random.ts';
 import { runRepetitions, timeRoundRobin, type CaseTiming, type WaitMode } from './timing.ts';

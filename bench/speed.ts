@@ -30,11 +30,13 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.ts';
-import { prepareData, type PreparedData } from '../src/cli/data.ts';
+import { prepareData, type RunData } from '../src/runs/data.ts';
+import { defaultDataDir } from '../src/data/files.ts';
+import type { Dataset } from '../src/data/dataset.ts';
 import { BufferArena } from '../src/gpu/arena.ts';
 import { adapterName, openGpu, type GpuContext } from '../src/gpu/device.ts';
 import { encodeDispatches, type Dispatch } from '../src/gpu/program.ts';
-import type { StepParams } from '../src/gpu/step-params.ts';
+import type { StepParams } from '../src/kernels/step-params.ts';
 import type { KernelContext } from '../src/kernels/context.ts';
 import { initialParams } from '../src/model/init.ts';
 import { describeSpec } from '../src/model/spec.ts';
@@ -137,7 +139,7 @@ function configFor(batchSize: number, epochs: number): TrainConfig {
   return { ...DEFAULT_CONFIG, batchSize, epochs };
 }
 
-async function measureOurs(session: GpuSession, data: PreparedData, batchSize: number, epochs: number, fusion: Args['fusion']): Promise<SpeedRow> {
+async function measureOurs(session: GpuSession, data: RunData & { readonly test: Dataset }, batchSize: number, epochs: number, fusion: Args['fusion']): Promise<SpeedRow> {
   const config = configFor(batchSize, epochs);
   const load0 = load();
   const engine = await createGpuEngine(session, config.spec, config.optimizer, { ...config, ...fusion });
@@ -186,7 +188,7 @@ function stepParams(config: TrainConfig, trainCount: number, s: number, t = s + 
   return { t, batchStart: s * B, rows: Math.min(B, trainCount - s * B), record: s, lr: config.lr, beta1: config.optimizer.beta1, beta2: config.optimizer.beta2 };
 }
 
-async function measureCpuReference(data: PreparedData, steps: number): Promise<SpeedRow> {
+async function measureCpuReference(data: RunData & { readonly test: Dataset }, steps: number): Promise<SpeedRow> {
   const config = configFor(DEFAULT_CONFIG.batchSize, 1);
   const load0 = load();
   const engine = new CpuEngine(config.spec, config.optimizer, initialParams(config.spec, config.init, config.seed), { train: data.train }, config);
@@ -274,12 +276,12 @@ function describeBlas(report: PythonReport): string {
   return `${label}${threads ? `, ${threads} BLAS threads` : ''}`;
 }
 
-async function measurePython(args: Args, data: PreparedData, peer: 'numpy' | 'torch'): Promise<SpeedRow> {
+async function measurePython(args: Args, peer: 'numpy' | 'torch'): Promise<SpeedRow> {
   const script = peer === 'numpy' ? 'bench/peers/numpy_mlp.py' : 'bench/peers/torch_mlp.py';
   const engine = peer === 'numpy' ? 'NumPy' : 'PyTorch (CPU)';
   const load0 = load();
   // -B: no __pycache__ next to the scripts.
-  const run = await runPeer(args.python, ['-B', script, '--data-dir', data.dir, '--epochs', String(args.epochs)]);
+  const run = await runPeer(args.python, ['-B', script, '--data-dir', defaultDataDir(), '--epochs', String(args.epochs)]);
   if (!run.ok) return { engine, runtime: args.python, batchSize: DEFAULT_CONFIG.batchSize, method: 'skipped', note: `skipped: ${run.error}` };
   const report = run.report as unknown as PythonReport;
   const measured = report.epochs.slice(1).map((e) => e.seconds);
@@ -448,7 +450,7 @@ function timestampedStep(device: GPUDevice, dispatches: readonly Dispatch[], slo
 async function measureBreakdown(
   gpu: GpuContext,
   session: GpuSession,
-  data: PreparedData,
+  data: RunData & { readonly test: Dataset },
   rounds: number,
   batchSize: number,
   fusion: Args['fusion'],
@@ -777,7 +779,7 @@ async function pythonVersions(python: string): Promise<Record<string, string>> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const loadBefore = load();
-  const data = await prepareData(DEFAULT_CONFIG);
+  const data = await prepareData({ dir: null }, DEFAULT_CONFIG);
   const rows: SpeedRow[] = [];
   let breakdown: Breakdown | undefined;
   let adapter: string | undefined;
@@ -814,7 +816,7 @@ async function main(): Promise<void> {
   for (const peer of ['numpy', 'torch'] as const) {
     if (!args.parts.has(peer)) continue;
     log(`${peer}: ${args.epochs} epochs with ${args.python}`);
-    rows.push(await measurePython(args, data, peer));
+    rows.push(await measurePython(args, peer));
   }
   if (args.parts.has('tfjs')) {
     log(`tfjs: ${args.tfjsRounds} rounds of ${args.tfjsSteps} steps`);

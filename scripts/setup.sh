@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 need_browser=0
 [ "${1:-}" = --browser ] && need_browser=1
 
+# onnxruntime-node (tests only) ships its CPU binaries; its install script would also download CUDA
+# extras from outside the npm registry (unreachable here: npm ci fails) wherever npm runs dependency
+# scripts (npm 10; newer npm blocks them, and package.json's allowScripts denies this one).
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error

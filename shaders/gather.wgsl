@@ -1,14 +1,17 @@
-// Batch gather: rows batch_start .. batch_start + rows of the epoch's permutation pick images and
-// labels from the whole dataset resident on the GPU. x = pixel / 255; rows ≥ step.rows are padding
-// (x = 0, y = 0). Prepend step_params.wgsl.
+// Batch gather: rows batch_start .. batch_start + rows of the epoch's permutation pick samples and
+// labels from the whole dataset resident on the GPU. Features are stored as u8 (images: x = byte /
+// 255; entry points main, main_vec4) or as f32 (tables: x = the value; main_f32, main_f32_vec4).
+// Rows ≥ step.rows are padding (x = 0, y = 0). Prepend step_params.wgsl.
 struct Params {
   B: u32,    // rows of the batch buffers
-  IN: u32,   // pixels per image (bytes; need not be a multiple of 4)
+  IN: u32,   // features per sample (u8: bytes; need not be a multiple of 4)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;            // batch_start, rows
-@group(0) @binding(2) var<storage, read> images: array<u32>;    // [N, IN] bytes, 4 per word, little-endian
+@group(0) @binding(2) var<storage, read> images: array<u32>;    // u8 features: [N, IN] bytes, 4 per word, little-endian
+@group(0) @binding(2) var<storage, read> values: array<f32>;    // f32 features: [N, IN] (main_f32)
+@group(0) @binding(2) var<storage, read> values4: array<vec4<f32>>;  // f32 features as [N, IN/4] vec4 (main_f32_vec4)
 @group(0) @binding(3) var<storage, read> labels: array<u32>;    // [N]
 @group(0) @binding(4) var<storage, read> indices: array<u32>;   // [N] the epoch's permutation
 @group(0) @binding(5) var<storage, read_write> x: array<f32>;   // [B, IN]
@@ -70,6 +73,34 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (r < step.rows) {
       let word = images[indices[step.batch_start + r] * words + (e - r * words)];
       value = vec4(byte_to_unit(word & 0xffu), byte_to_unit((word >> 8u) & 0xffu), byte_to_unit((word >> 16u) & 0xffu), byte_to_unit(word >> 24u));
+    }
+    x4[e] = value;
+    write_label(e);
+  }
+}
+
+// f32 features: the same loop, copying values (a row of a table, standardized on the host).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var e = gid.x; e < params.B * params.IN; e += nwg.x * WORKGROUP_SIZE) {
+    let r = e / params.IN;
+    var value = 0.0;
+    if (r < step.rows) {
+      value = values[indices[step.batch_start + r] * params.IN + (e - r * params.IN)];
+    }
+    x[e] = value;
+    write_label(e);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_f32_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let quads = params.IN / 4u;
+  for (var e = gid.x; e < params.B * quads; e += nwg.x * WORKGROUP_SIZE) {
+    let r = e / quads;
+    var value = vec4(0.0);
+    if (r < step.rows) {
+      value = values4[indices[step.batch_start + r] * quads + (e - r * quads)];
     }
     x4[e] = value;
     write_label(e);

@@ -1,4 +1,5 @@
-// The package version, written into checkpoints and run summaries.
-import pkg from '../package.json';
+// The package version, written into checkpoints and run summaries. A named import: bundlers then
+// inline the version alone, not the whole package.json.
+import { version } from '../package.json';
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;

@@ -14,7 +14,7 @@
 // epoch time is the median ms per step × steps per epoch (extrapolated, and reported as such).
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { create, globals } from 'webgpu';
-import { prepareData } from '../../src/cli/data.ts';
+import { prepareData } from '../../src/runs/data.ts';
 import { IdleWaiter } from '../../src/gpu/idle-wait.ts';
 import { DEFAULT_CONFIG } from '../../src/train/config.ts';
 import { epochOrder } from '../../src/train/trainer.ts';
@@ -41,8 +41,9 @@ if (!adapter) throw new Error('no WebGPU adapter');
 if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not initialise its WebGPU backend');
 
 const { spec } = DEFAULT_CONFIG;
-const data = await prepareData(DEFAULT_CONFIG);
-const { train, validation } = data;
+const data = await prepareData({ dir: null }, DEFAULT_CONFIG);
+const { train } = data;
+const validation = data.validation!;
 const IN = train.inputSize;
 const C = spec.layers[spec.layers.length - 1];
 
@@ -64,7 +65,7 @@ function batchOf(set: typeof train, indices: ArrayLike<number>, start: number, r
   const ys = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const i = indices[start + r];
-    for (let k = 0; k < IN; k++) xs[r * IN + k] = set.images[i * IN + k] / 255;
+    for (let k = 0; k < IN; k++) xs[r * IN + k] = set.features[i * IN + k] / 255;
     ys[r] = set.labels[i];
   }
   return { x: tf.tensor2d(xs, [rows, IN]), y: tf.tensor1d(ys, 'int32') };

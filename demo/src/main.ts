@@ -1,11 +1,10 @@
 // The demo page: wires the settings form, the controls and the views to the training worker.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { DEFAULT_CONFIG } from '../../src/train/config.ts';
 import { WorkerClient } from './client.ts';
 import { MNIST_DIR } from './mnist-files.ts';
 import { TrainingCharts } from './ui/charts.ts';
-import { ConfigForm, configToValues, DEMO_CONFIG } from './ui/config-form.ts';
+import { CLI_OPTIONS, ConfigForm, DEMO_OPTIONS } from './ui/config-form.ts';
 import { renderConfusion } from './ui/confusion.ts';
 import { LabelDistribution, renderSampleGrid } from './ui/dataset-view.ts';
 import { byId, el, formatCount, percent } from './ui/dom.ts';
@@ -52,10 +51,10 @@ function main(): void {
   const histograms = new Histograms(byId('histograms'));
   const labels = new LabelDistribution(byId('label-chart'), byId('label-caption'));
   const form = new ConfigForm(byId<HTMLFormElement>('config'), () => undefined);
-  form.setValues(configToValues(DEMO_CONFIG));
+  form.setOptions(DEMO_OPTIONS);
   form.applyQuery(location.search);
-  byId('preset-demo').addEventListener('click', () => form.setValues(configToValues(DEMO_CONFIG)));
-  byId('preset-cli').addEventListener('click', () => form.setValues(configToValues(DEFAULT_CONFIG)));
+  byId('preset-demo').addEventListener('click', () => form.setOptions(DEMO_OPTIONS));
+  byId('preset-cli').addEventListener('click', () => form.setOptions(CLI_OPTIONS));
 
   let phase: Phase = 'loading';
   let hasModel = false;
@@ -66,8 +65,8 @@ function main(): void {
   // Predictions: one request in flight; a newer drawing waits for it and replaces any older one.
   let nextId = 0;
   let inFlight: number | undefined;
-  let waiting: Float32Array | undefined;
-  const requestPrediction = (input: Float32Array) => {
+  let waiting: Uint8Array | undefined;
+  const requestPrediction = (input: Uint8Array) => {
     if (!hasModel) {
       pad.showProbabilities(undefined);
       return;
@@ -193,7 +192,7 @@ function main(): void {
     loaded: ({ name, spec, version }) => {
       hasModel = true;
       showNotice(undefined);
-      loading = `Loaded ${name}: ${spec.layers.join('-')} ${spec.activation} (saved by webgpu-mlp ${version})`;
+      loading = `Loaded ${name}: ${spec.layers.join('-')} ${spec.activation}${version ? ` (saved by webgpu-mlp ${version})` : ''}`;
       setPhase('finished', `${loading}. Testing it…`);
     },
     error: ({ context, message }) => {
@@ -232,11 +231,11 @@ function main(): void {
   }
 
   buttons.start.addEventListener('click', () => {
-    const config = form.config();
-    if (!config) return;
+    const options = form.options();
+    if (!options) return;
     showNotice(undefined);
     buttons.start.disabled = true;
-    client.send({ type: 'start', config });
+    client.send({ type: 'start', options });
   });
   buttons.pause.addEventListener('click', () => {
     buttons.pause.disabled = true;

@@ -1,19 +1,18 @@
 // The typed messages between the page and the training worker (which owns the WebGPU device).
-import type { AdapterReport } from '../../src/gpu/device.ts';
-import type { ModelSpec } from '../../src/model/spec.ts';
-import type { TrainConfig } from '../../src/train/config.ts';
-import type { EpochRecord, ProgressEvent, StopReason } from '../../src/train/trainer.ts';
+// Everything in them is plain data: the library's own types where it has them.
+import type { AdapterReport, EpochRecord, FitStatus, LayerWeights, ModelSpec, ProgressEvent, TrainConfig, TrainOptions } from 'webgpu-mlp';
 
 /** Page → worker. */
 export type ToWorker =
   /** Open the GPU and fetch MNIST from `dataUrl` (absolute URL of the mnist/ folder). */
   | { readonly type: 'init'; readonly dataUrl: string }
-  | { readonly type: 'start'; readonly config: TrainConfig }
+  /** Training options as createModel and fit take them, already checked by resolveConfig on the page. */
+  | { readonly type: 'start'; readonly options: Partial<TrainOptions> }
   | { readonly type: 'pause' }
   | { readonly type: 'resume' }
   | { readonly type: 'stop' }
-  /** input: f32 [784] in [0, 1], a preprocessed drawing. */
-  | { readonly type: 'predict'; readonly id: number; readonly input: Float32Array }
+  /** input: u8 [784], a preprocessed drawing (pixels 0..255, as MNIST stores them). */
+  | { readonly type: 'predict'; readonly id: number; readonly input: Uint8Array }
   | { readonly type: 'save' }
   | { readonly type: 'load'; readonly name: string; readonly bytes: ArrayBuffer };
 
@@ -30,6 +29,7 @@ export interface DatasetSummary {
 }
 
 export interface RunInfo {
+  /** The resolved configuration of the run (the model's). */
   readonly config: TrainConfig;
   readonly trainCount: number;
   readonly validationCount: number;
@@ -64,12 +64,13 @@ export interface Analysis {
 
 export interface ModelSnapshot {
   readonly spec: ModelSpec;
-  /** Flat parameters in the layout of paramLayout(spec). */
-  readonly params: Float32Array;
+  /** Each dense layer's weight [outputs, inputs] and bias [outputs], as model.getWeights() gives them. */
+  readonly layers: readonly LayerWeights[];
   readonly source: string;
 }
 
-export type FinishReason = StopReason | 'stopped';
+/** Why a run ended: the fit's status, or 'stopped' (the Stop button; the fit was interrupted). */
+export type FinishReason = Exclude<FitStatus, 'interrupted'> | 'stopped';
 
 /** Worker → page. */
 export type FromWorker =
@@ -85,7 +86,7 @@ export type FromWorker =
   | { readonly type: 'analysis'; readonly analysis: Analysis }
   | { readonly type: 'prediction'; readonly id: number; readonly probabilities: number[] }
   | { readonly type: 'saved'; readonly fileName: string; readonly bytes: ArrayBuffer }
-  | { readonly type: 'loaded'; readonly name: string; readonly spec: ModelSpec; readonly version: string }
+  | { readonly type: 'loaded'; readonly name: string; readonly spec: ModelSpec; readonly version: string | undefined }
   | { readonly type: 'error'; readonly context: ErrorContext; readonly message: string }
   /** No WebGPU, or no adapter: the page explains what to do. */
   | { readonly type: 'no-webgpu'; readonly message: string }

@@ -63,14 +63,17 @@ export async function saveCheckpoint(path: string, ck: Checkpoint): Promise<void
   await writeFileAtomic(path, encodeCheckpoint(ck));
 }
 
-export async function loadCheckpoint(path: string, options: DecodeOptions = {}): Promise<Checkpoint> {
-  let bytes: Uint8Array;
+/** A checkpoint file's bytes; a missing or unreadable file is a CheckpointError naming it. */
+export async function readCheckpointFile(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such checkpoint file' : `cannot read: ${(error as Error).message}`;
     throw new CheckpointError(`${path}: ${why}`, { cause: error });
   }
-  return decodeCheckpoint(bytes, path, options);
+}
+
+export async function loadCheckpoint(path: string, options: DecodeOptions = {}): Promise<Checkpoint> {
+  return decodeCheckpoint(await readCheckpointFile(path), path, options);
 }

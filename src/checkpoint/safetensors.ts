@@ -14,9 +14,13 @@
 // whitespace as padding; both reject a duplicated tensor name (JSON.parse keeps the last entry, so
 // the range of the dropped one shows up here as a gap). We follow the format's rule that the header
 // begins with '{', where 0.8.0 also accepts leading whitespace; and we read F32 only.
+import { MlpError } from '../errors.ts';
 
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
+export class CheckpointError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CHECKPOINT', message, options);
+    this.name = 'CheckpointError';
+  }
 }
 
 /** One tensor as the decoder returns it: data copied into its own aligned buffer. */

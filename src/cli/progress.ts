@@ -1,17 +1,10 @@
 // How training reports itself: a live bar on a terminal, one plain line per epoch when output is
 // piped or logged, or JSON lines (`--json`) for programs.
 import cliProgress from 'cli-progress';
-import type { EpochRecord, ProgressEvent } from '../train/trainer.ts';
+import type { EpochRecord, ProgressEvent } from '../index.ts';
+import type { Reporter } from '../node.ts';
 
-export interface Reporter {
-  progress(event: ProgressEvent): void;
-  epoch(record: EpochRecord, improved: boolean): void;
-  /** Free-form lines (start-up, results); JSON mode wraps them as {"type":"message"}. */
-  message(text: string): void;
-  /** A structured event (only JSON mode prints it). */
-  event(type: string, data: Record<string, unknown>): void;
-  close(): void;
-}
+export type { Reporter };
 
 const pct = (x: number | undefined) => (x === undefined ? '   -  ' : `${(100 * x).toFixed(2)}%`);
 

@@ -6,17 +6,18 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { argsFromObject, FlagsError, trainingFlags } from '../experiments/flags.ts';
+import { optionsOf, resolveConfig, type TrainOptions } from '../index.ts';
 import { DefinitionError, canonicalJson } from '../experiments/runner.ts';
 import { readSearchFile, type SearchFile } from '../experiments/search-file.ts';
 import { runSearch, searchDefinition, type SearchSpec } from '../experiments/search.ts';
 import { keyInfo, parseAxis, SpaceError, type Axis } from '../experiments/space.ts';
 import { UsageError } from './errors.ts';
 import { createReporter } from './progress.ts';
+import { comparisonWriter, reportWriter } from './report-command.ts';
 import { flagName, withInterrupts } from './train-command.ts';
-import { TRAINING_OPTIONS, type TrainingFlags } from './train-options.ts';
+import { givenOptions } from './train-options.ts';
 
-export interface SearchCommandFlags extends TrainingFlags {
+export interface SearchCommandFlags {
   grid: string[];
   config?: string;
   random?: number;
@@ -26,6 +27,8 @@ export interface SearchCommandFlags extends TrainingFlags {
   baseline: boolean;
   report: boolean;
   json?: boolean;
+  device: 'gpu' | 'cpu';
+  dataDir?: string;
 }
 
 /** Errors of the search's definition are usage errors: the message says what to write instead. */
@@ -33,28 +36,24 @@ async function asUsage<T>(body: () => Promise<T> | T): Promise<T> {
   try {
     return await body();
   } catch (error) {
-    if (error instanceof SpaceError || error instanceof FlagsError || error instanceof DefinitionError) throw new UsageError(error.message);
+    if (error instanceof SpaceError || error instanceof DefinitionError) throw new UsageError(error.message);
     throw error;
   }
 }
 
-/** The base flags: a file's `base:` under the flags given on the command line. */
-function baseFlags(flags: SearchCommandFlags, command: Command, file: SearchFile | undefined): TrainingFlags {
-  const given = TRAINING_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
-  if (!file?.base) return flags;
-  const fromFile = trainingFlags(argsFromObject(file.base)) as unknown as Record<string, unknown>;
-  for (const name of given) fromFile[name] = flags[name];
-  return fromFile as unknown as TrainingFlags;
+/** The base options: a file's `base:` under the options given on the command line (checked by the one schema). */
+function baseOptions(command: Command, file: SearchFile | undefined): Partial<TrainOptions> {
+  return optionsOf(resolveConfig(file?.base ?? {}, givenOptions(command)));
 }
 
 export async function searchCommand(flags: SearchCommandFlags, command: Command): Promise<number> {
   const file = flags.config ? await asUsage(() => readSearchFile(flags.config!)) : undefined;
   const axes: Axis[] = [...(file?.axes ?? []), ...(await asUsage(() => flags.grid.map(parseAxis)))];
-  const base = await asUsage(() => baseFlags(flags, command, file));
+  const base = baseOptions(command, file);
   // A flag that an axis varies would be silently overridden: refuse it. (--layers stays: the hidden
   // axis takes its input and output widths from it.)
   for (const axis of axes) {
-    const flag = keyInfo(axis.key).flag;
+    const flag = keyInfo(axis.key).option;
     if (axis.key !== 'hidden' && command.getOptionValueSource(flag) === 'cli') {
       throw new UsageError(`${flagName(flag)} is searched by the ${axis.key} axis; drop ${flagName(flag)} (the axis gives its values)`);
     }
@@ -67,7 +66,8 @@ export async function searchCommand(flags: SearchCommandFlags, command: Command)
     samples,
     seed: flags.searchSeed ?? file?.seed ?? 1,
   };
-  const definition = await asUsage(() => searchDefinition(spec));
+  const where = { data: { dir: flags.dataDir ?? null }, device: flags.device };
+  const definition = await asUsage(() => searchDefinition(spec, where));
   // The default directory is named after the definition: the same command finds its own search again.
   const dir = flags.dir ?? join('runs', `search-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`);
   const json = flags.json ?? false;
@@ -77,6 +77,9 @@ export async function searchCommand(flags: SearchCommandFlags, command: Command)
       asUsage(() =>
         runSearch(spec, {
           dir,
+          ...where,
+          writeReport: reportWriter(),
+          writeComparison: comparisonWriter(),
           retrain: flags.retrain,
           baseline: flags.baseline,
           report: flags.report,

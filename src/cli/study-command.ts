@@ -4,10 +4,10 @@
 // resumable, and the same command again continues, skipping finished runs.
 import { DefinitionError } from '../experiments/runner.ts';
 import { defaultStudyDir, runStudy, StudyError, STUDIES, studyPreset, type StudyOverrides } from '../experiments/studies.ts';
-import { FlagsError } from '../experiments/flags.ts';
-import { ConfigError } from '../train/config.ts';
+import { MlpError } from '../index.ts';
 import { UsageError } from './errors.ts';
 import { createReporter } from './progress.ts';
+import { comparisonWriter, reportWriter } from './report-command.ts';
 import { withInterrupts } from './train-command.ts';
 
 export interface StudyCommandFlags {
@@ -47,15 +47,18 @@ export async function studyCommand(name: string | undefined, flags: StudyCommand
       ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
       ...(flags.trainSubset !== undefined ? { trainSubset: flags.trainSubset } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-      ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
-      ...(flags.device !== undefined ? { device: flags.device } : {}),
     };
-    const dir = flags.dir ?? defaultStudyDir(preset, overrides);
+    const device = flags.device ?? 'gpu';
+    const dir = flags.dir ?? defaultStudyDir(preset, { ...overrides, device });
     const result = await withInterrupts(log, 'finishing the current steps and saving the run for later', async (signal) => {
       try {
         return await runStudy(preset, {
           ...overrides,
           dir,
+          device,
+          data: { dir: flags.dataDir ?? null },
+          writeReport: reportWriter(),
+          writeComparison: comparisonWriter(),
           report: flags.report,
           signal,
           log: (line) => log.message(line),
@@ -63,8 +66,8 @@ export async function studyCommand(name: string | undefined, flags: StudyCommand
           command: process.argv.slice(2),
         });
       } catch (error) {
-        if (error instanceof StudyError || error instanceof DefinitionError || error instanceof FlagsError) throw new UsageError(error.message);
-        if (error instanceof ConfigError) throw new UsageError(`study ${name}: ${error.message}`);
+        if (error instanceof StudyError || error instanceof DefinitionError) throw new UsageError(error.message);
+        if (error instanceof MlpError && error.code === 'CONFIG') throw new UsageError(`study ${name}: ${error.message}`);
         throw error;
       }
     });

@@ -1,23 +1,23 @@
-// `webgpu-mlp train`: load and split the data, then one in-process training run
-// (src/experiments/training-run.ts): checkpoints and metrics in a run directory, the best validation
-// weights restored and tested once at the end, and the HTML report unless --no-report.
+// `webgpu-mlp train`: load and split the data, then one training run into a run directory
+// (trainRun of webgpu-mlp/node): checkpoints and metrics, the best validation weights restored and
+// tested once at the end, and the HTML report unless --no-report.
 //
 // What it does when things go wrong: bad flags, data or checkpoints are refused before anything is
 // written (an existing run is cleared, with --overwrite, only once the new one is ready to start);
 // Ctrl-C or SIGTERM finishes the steps in flight, saves a resumable last.safetensors and exits 130
 // (a second Ctrl-C quits at once); divergence and a lost device stop the run with a message and exit
-// 1, leaving the last checkpoint saved.
+// 1, leaving the last checkpoint saved. A resumed run is the same run: the settings recorded in its
+// config.json (device, data, reporting, checkpoint interval, JSON output) are its settings again.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { openResume, trainRun, type RunTarget } from '../experiments/training-run.ts';
-import type { TrainConfig } from '../train/config.ts';
-import { prepareData } from './data.ts';
+import { resolveConfig, type TrainConfig } from '../index.ts';
+import { defaultRunName, openResume, prepareData, RunDirectory, trainRun, type RunSettings, type RunTarget } from '../node.ts';
 import { UsageError } from './errors.ts';
 import { createReporter, type Reporter } from './progress.ts';
-import { defaultRunName, RunDirectory } from './run-dir.ts';
-import { configFromFlags, TRAINING_OPTIONS, type TrainingFlags } from './train-options.ts';
+import { reportWriter } from './report-command.ts';
+import { givenOptions, trainingOptions } from './train-options.ts';
 
-export interface TrainCommandFlags extends TrainingFlags {
+export interface TrainCommandFlags {
   runDir?: string;
   overwrite?: boolean;
   resume?: string;
@@ -26,11 +26,21 @@ export interface TrainCommandFlags extends TrainingFlags {
   checkpointEvery: number;
   /** false for --no-report. */
   report: boolean;
+  device: 'gpu' | 'cpu';
+  dataDir?: string;
 }
+
+/** Flags a resume cannot take: the directory is the one resumed. */
+const NEW_RUN_FLAGS = ['runDir', 'overwrite'] as const;
 
 /** "--run-dir" from "runDir". */
 export function flagName(option: string): string {
   return '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** The settings the flags choose. */
+export function settingsFrom(flags: Pick<TrainCommandFlags, 'device' | 'dataDir' | 'report' | 'checkpointEvery' | 'json'>): RunSettings {
+  return { device: flags.device, data: { dir: flags.dataDir ?? null }, report: flags.report, checkpointEvery: flags.checkpointEvery, json: flags.json ?? false };
 }
 
 /**
@@ -55,32 +65,44 @@ export async function withInterrupts<T>(reporter: Reporter, what: string, body: 
 }
 
 export async function trainCommand(flags: TrainCommandFlags, command: Command): Promise<number> {
-  const reporter = createReporter({ json: flags.json ?? false });
   if (!(Number.isInteger(flags.checkpointEvery) && flags.checkpointEvery >= 0)) {
     throw new UsageError(`--checkpoint-every must be an integer ≥ 0 (optimizer steps; 0 = at epoch ends only), found ${flags.checkpointEvery}`);
   }
   let config: TrainConfig;
+  let settings: RunSettings;
   let target: RunTarget;
   if (flags.resume) {
-    const changed = TRAINING_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
-    if (changed.length || flags.runDir || flags.overwrite) {
-      const names = [...changed, ...(flags.runDir ? ['runDir'] : []), ...(flags.overwrite ? ['overwrite'] : [])];
-      throw new UsageError(`--resume continues a run with its saved settings; drop ${names.map(flagName).join(', ')}`);
-    }
+    const changed = [...Object.keys(givenOptions(command)), ...NEW_RUN_FLAGS.filter((name) => command.getOptionValueSource(name) === 'cli')];
+    if (changed.length) throw new UsageError(`--resume continues a run with its saved settings; drop ${changed.map(flagName).join(', ')}`);
     const opened = await openResume(flags.resume);
-    config = opened.config;
+    ({ config, settings } = opened);
     target = { kind: 'resume', run: opened.run, point: opened.point };
+    // The run's own settings, recorded in its config.json: repeating one is fine, changing one is not.
+    const given = settingsFrom(flags);
+    const differing = (['device', 'report', 'checkpointEvery', 'json'] as const)
+      .filter((name) => command.getOptionValueSource(name) === 'cli' && given[name] !== settings[name])
+      .map((name) => `${flagName(name)} (the run has ${JSON.stringify(settings[name])})`);
+    if (command.getOptionValueSource('dataDir') === 'cli' && given.data.dir !== settings.data.dir) differing.push(`--data-dir (the run has ${settings.data.dir ?? 'MNIST'})`);
+    if (differing.length) {
+      opened.run.close();
+      throw new UsageError(`--resume continues a run with the settings it was started with; drop ${differing.join(', ')}`);
+    }
   } else {
-    config = configFromFlags(flags);
+    config = resolveConfig(trainingOptions(command));
+    settings = settingsFrom(flags);
     const path = flags.runDir ?? join('runs', defaultRunName(config.spec.layers));
     target = { kind: 'new', path, overwrite: flags.overwrite ?? false };
     RunDirectory.checkNew(path, target);
   }
 
-  const data = await prepareData(config);
+  const reporter = createReporter({ json: settings.json });
   try {
+    const data = await prepareData(settings.data, config).catch((error: unknown) => {
+      if (target.kind === 'resume') target.run.close(); // openResume locked it; no run follows
+      throw error;
+    });
     const result = await withInterrupts(reporter, 'finishing the current steps and saving a resumable checkpoint', (signal) =>
-      trainRun({ config, data, target, reporter, signal, checkpointEvery: flags.checkpointEvery, report: flags.report }),
+      trainRun({ config, settings, data, target, reporter, signal, writeReport: reportWriter() }),
     );
     return result.exitCode;
   } finally {

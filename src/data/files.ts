@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { imageSetFromIdx, type ImageSet } from './dataset.ts';
+import { Dataset } from './dataset.ts';
 import { DataError, parseIdx, type IdxArray } from './idx.ts';
 
 /** The standard file names; `train-images.idx3-ubyte` style (dot) names and `.gz` are accepted too. */
@@ -65,17 +65,17 @@ export async function readIdxFile(path: string, maxBytes = MAX_IDX_BYTES): Promi
   return parseIdx(bytes, path);
 }
 
-async function readPair(dir: string, name: string, images: string, labels: string): Promise<ImageSet> {
+async function readPair(dir: string, name: string, images: string, labels: string): Promise<Dataset<Uint8Array>> {
   const imagesPath = findIdxFile(dir, images);
   const labelsPath = findIdxFile(dir, labels);
   const [imageArray, labelArray] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
-  return imageSetFromIdx(name, imageArray, labelArray, { images: imagesPath, labels: labelsPath });
+  return Dataset.fromIdx(name, imageArray, labelArray, { images: imagesPath, labels: labelsPath });
 }
 
 export interface IdxDataset {
   readonly dir: string;
-  readonly train: ImageSet;
-  readonly test: ImageSet;
+  readonly train: Dataset<Uint8Array>;
+  readonly test: Dataset<Uint8Array>;
 }
 
 /** Loads the training and test sets of an IDX dataset directory and checks they agree. */

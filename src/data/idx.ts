@@ -2,9 +2,13 @@
 //   u16 zero, u8 dtype (0x08 = unsigned byte), u8 number of dimensions d, then d × u32 sizes,
 // followed by the data in row-major order. Only u8 data is accepted: images and labels alike.
 // Platform-neutral: takes bytes, so Node (files, gzip) and the browser (fetch) share it.
+import { MlpError } from '../errors.ts';
 
-export class DataError extends Error {
-  override name = 'DataError';
+export class DataError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DATA', message, options);
+    this.name = 'DataError';
+  }
 }
 
 export interface IdxArray {

@@ -2,9 +2,13 @@
 // images themselves were made (LeCun et al.): the digit is size-normalised to fit a 20×20 box with its
 // aspect ratio kept and antialiased, then placed in a 28×28 field with its centre of mass at the centre.
 // Platform-neutral (no Node imports): the CLI's `predict` and the browser demo's canvas share it.
+import { MlpError } from '../errors.ts';
 
-export class ImageError extends Error {
-  override name = 'ImageError';
+export class ImageError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('IMAGE', message, options);
+    this.name = 'ImageError';
+  }
 }
 
 /** A grayscale picture: row-major [height, width] brightness in [0, 1], 0 = black, 1 = white. */
@@ -90,7 +94,7 @@ const MARGIN = (MNIST_SIDE - DIGIT_BOX) / 2;
  * the IDX data holds them:
  *   1. polarity: MNIST is a light digit on black. The background level is the median of the border
  *      pixels (a median, so a stroke that touches the edge does not move it); a light background
- *      (> 0.5) is inverted.
+ *      (above 0.5) is inverted.
  *   2. levels: the background level maps to 0 and the strongest ink to 1 (a grey paper background and a
  *      faint pencil become MNIST's black and full white). Less contrast than MIN_CONTRAST: blank, all zeros.
  *   3. box: the bounding box of pixels above INK_THRESHOLD decides the scale, one factor for both axes

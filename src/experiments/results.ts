@@ -5,11 +5,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../checkpoint/files.ts';
-import { describeLrSchedule } from '../report/describe.ts';
-import type { TrainConfig } from '../train/config.ts';
+import { describeLrSchedule, type TrainConfig } from '../index.ts';
+import { writeFileAtomic, type RunStatus, type TrainingRunResult } from '../node.ts';
 import type { SearchPoint } from './space.ts';
-import type { RunStatus, TrainingRunResult } from './training-run.ts';
 
 export const RESULT_FILE = 'result.json';
 

@@ -6,15 +6,24 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../checkpoint/files.ts';
-import type { Reporter } from '../cli/progress.ts';
-import { RUN_FILES } from '../cli/run-dir.ts';
-import type { PreparedData } from '../cli/data.ts';
-import type { TrainConfig } from '../train/config.ts';
+import { openGpu, type Gpu, type TrainConfig } from '../index.ts';
+import {
+  acquireLock,
+  openResume,
+  RUN_FILES,
+  trainRun,
+  writeFileAtomic,
+  writeReportSafely,
+  type DataSource,
+  type Reporter,
+  type ReportWriter,
+  type RunData,
+  type RunLock,
+  type RunSettings,
+  type RunTarget,
+} from '../node.ts';
 import { readRecord, recordOf, writeRecord, type RunRecord, type RunRole } from './results.ts';
 import type { SearchPoint } from './space.ts';
-import { openResume, trainRun, writeReportSafely, type RunData, type RunTarget } from './training-run.ts';
-import { GpuWorkspace } from './workspace.ts';
 
 export class DefinitionError extends Error {
   override name = 'DefinitionError';
@@ -80,13 +89,48 @@ export async function pinDefinition(dir: string, file: string, definition: Recor
   return 'new';
 }
 
+/**
+ * Locks the experiment directory `dir` for this process, then pins its definition (pinDefinition).
+ * The lock is held for the whole command: pass it to startExperiment, whose close() releases it
+ * (it is released here if pinning fails). Each run in the directory also locks its own subdirectory.
+ */
+export async function claimExperiment(
+  dir: string,
+  file: string,
+  definition: Record<string, unknown>,
+  what: string,
+  log: (line: string) => void,
+): Promise<{ state: 'new' | 'same'; lock: RunLock }> {
+  const lock = await acquireLock(dir);
+  try {
+    if (lock.notice) log(lock.notice);
+    return { state: await pinDefinition(dir, file, definition, what), lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** Writes a comparison page of several run directories; returns the files written. */
+export type ComparisonWriter = (
+  runs: readonly { readonly dir: string; readonly label: string }[],
+  options: { readonly out: string; readonly title: string; readonly description: string; readonly baseline?: string | null },
+) => Promise<string[]>;
+
 /** What a search or a study is given by its command (or a test). */
 export interface ExperimentOptions {
   /** The experiment directory. */
   readonly dir: string;
-  /** Each run's report.html and the comparison page (default true). */
+  /** Where every run's data comes from, and on what device they train. */
+  readonly data?: DataSource;
+  readonly device?: 'gpu' | 'cpu';
+  /** Each run's report and the comparison page (default true; needs the writers below). */
   readonly report?: boolean;
-  readonly workspace?: GpuWorkspace;
+  /** Report writers: the CLI passes the report module's (experiments know nothing of reports). */
+  readonly writeReport?: ReportWriter;
+  readonly writeComparison?: ComparisonWriter;
+  /** A device shared with the caller; absent: opened for the experiment (GPU runs) and closed after it. */
+  readonly gpu?: Gpu;
   readonly signal?: AbortSignal;
   /** Free-form lines for the user. */
   readonly log: (line: string) => void;
@@ -94,14 +138,17 @@ export interface ExperimentOptions {
   readonly reporter: () => Reporter;
   /** What every run's config.json records as the command. */
   readonly command: readonly string[];
-  /** Loads and splits the data a config names (default prepareData); tests wrap it to watch the test set. */
-  readonly loadData?: (config: TrainConfig) => Promise<PreparedData>;
+  /** Loads and splits the data for a config (default prepareData on `data`); tests wrap it to watch the test set. */
+  readonly loadData?: (config: TrainConfig) => Promise<RunData>;
 }
 
 export interface RunnerContext {
   /** The experiment directory (search or study). */
   readonly dir: string;
-  readonly workspace?: GpuWorkspace;
+  /** Every run's settings but its reporting (the experiment writes reports once a run is recorded). */
+  readonly settings: RunSettings;
+  readonly gpu?: Gpu;
+  readonly writeReport?: ReportWriter;
   /** A reporter for each run (a fresh one per run: its progress bar and ETA are per run). */
   readonly reporter: () => Reporter;
   readonly signal?: AbortSignal;
@@ -111,25 +158,44 @@ export interface RunnerContext {
   readonly resumeHint: string;
 }
 
-/** What a search or a study runs its runs with; `close` releases the GPU workspace it opened, if any. */
+/** What a search or a study runs its runs with; `close` releases what it opened (device, directory lock). */
 export interface Experiment {
   readonly ctx: RunnerContext;
   readonly tally: RunTally;
   close(): void;
 }
 
-/** Opens a GPU workspace for the experiment's runs unless it was given one (or its runs use the CPU). */
-export async function startExperiment(dir: string, options: ExperimentOptions, device: TrainConfig['device']): Promise<Experiment> {
-  const own = device === 'gpu' && !options.workspace ? await GpuWorkspace.open() : undefined;
+/**
+ * Opens a GPU for the experiment's runs unless it was given one (or its runs use the CPU).
+ * `lock` (from claimExperiment) is released by close(), or here if opening fails.
+ */
+export async function startExperiment(dir: string, options: ExperimentOptions, lock?: RunLock): Promise<Experiment> {
+  const device = options.device ?? 'gpu';
+  let own: Gpu | undefined;
+  try {
+    own = device === 'gpu' && !options.gpu ? await openGpu() : undefined;
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const ctx: RunnerContext = {
     dir,
-    workspace: options.workspace ?? own,
+    settings: { device, data: options.data ?? { dir: null }, report: false, checkpointEvery: 0, json: false },
+    gpu: options.gpu ?? own,
+    writeReport: (options.report ?? true) ? options.writeReport : undefined,
     reporter: options.reporter,
     signal: options.signal,
     command: options.command,
     resumeHint: `interrupted; run the same command again to continue (finished runs are skipped): webgpu-mlp ${options.command.join(' ')}`,
   };
-  return { ctx, tally: new RunTally(), close: () => own?.close() };
+  return {
+    ctx,
+    tally: new RunTally(),
+    close: () => {
+      own?.close();
+      lock?.release();
+    },
+  };
 }
 
 export interface PlannedOutcome {
@@ -146,6 +212,7 @@ async function targetFor(runDir: string, config: TrainConfig): Promise<RunTarget
     try {
       const opened = await openResume(runDir);
       if (canonicalJson(opened.config) === canonicalJson(config)) return { kind: 'resume', run: opened.run, point: opened.point };
+      opened.run.close(); // not resumed: started over below, which locks it again
     } catch {
       // An unreadable checkpoint: start the run over.
     }
@@ -164,8 +231,8 @@ export async function runPlanned(plan: PlannedRun, data: RunData, ctx: RunnerCon
   const reporter = ctx.reporter();
   try {
     const reportOf = async (record: RunRecord) => {
-      if (report && record.testAccuracy !== null && !existsSync(join(runDir, RUN_FILES.report))) {
-        await writeReportSafely(runDir, data, record.config, ctx.workspace?.gpu, reporter);
+      if (report && ctx.writeReport && record.testAccuracy !== null && !existsSync(join(runDir, RUN_FILES.report))) {
+        await writeReportSafely(ctx.writeReport, runDir, data, ctx.gpu, ctx.settings.device, reporter);
       }
     };
     if (existing && canonicalJson(existing.config) === canonicalJson(plan.config)) {
@@ -175,10 +242,11 @@ export async function runPlanned(plan: PlannedRun, data: RunData, ctx: RunnerCon
     const target = await targetFor(runDir, plan.config);
     const result = await trainRun({
       config: plan.config,
+      settings: ctx.settings,
       data,
       target,
       reporter,
-      workspace: ctx.workspace,
+      gpu: ctx.gpu,
       signal: ctx.signal,
       command: ctx.command,
       resumeHint: ctx.resumeHint,
@@ -214,24 +282,22 @@ export class RunTally {
   }
 
   /** "12 runs trained in 3.2 min (3.8 runs/min; 2 already done, skipped); one device, 1 dataset upload (47.1 MB), 31 pipelines compiled" */
-  describe(workspace?: GpuWorkspace): string {
+  describe(gpu?: Gpu): string {
     const minutes = this.wallSeconds / 60;
     const rate = this.trained > 0 ? `${(this.trained / minutes).toFixed(1)} runs/min` : 'none trained';
     const skipped = this.skipped ? `; ${this.skipped} already done, skipped` : '';
-    const shared = workspace
-      ? `; one device, ${workspace.stats.uploads} dataset upload${workspace.stats.uploads === 1 ? '' : 's'}, ${workspace.stats.pipelines} pipelines compiled`
-      : '';
+    const shared = gpu ? `; one device, ${gpu.stats.uploads} dataset upload${gpu.stats.uploads === 1 ? '' : 's'}, ${gpu.stats.pipelines} pipelines compiled` : '';
     return `${this.trained} run${this.trained === 1 ? '' : 's'} trained in ${formatMinutes(this.wallSeconds)} (${rate}${skipped})${shared}`;
   }
 
-  toJson(workspace?: GpuWorkspace): Record<string, unknown> {
+  toJson(gpu?: Gpu): Record<string, unknown> {
     return {
       trained: this.trained,
       skipped: this.skipped,
       wallSeconds: this.wallSeconds,
       runsPerMinute: this.trained > 0 ? this.trained / (this.wallSeconds / 60) : null,
       trainingSeconds: this.trainingSeconds,
-      ...(workspace ? workspace.stats : {}),
+      ...(gpu ? gpu.stats : {}),
     };
   }
 }

@@ -1,6 +1,7 @@
 // A search written in a file (`webgpu-mlp search --config FILE`), JSON or YAML:
 //
-//   base:                  # optional: training flags every trial starts from (command-line flags win)
+//   base:                  # optional: training options every trial starts from (command-line flags win),
+//                          # checked like every other source of options (unknown keys and bad values refused)
 //     epochs: 10
 //     layers: [784, 256, 10]
 //   grid:                  # the axes, in order (the first varies slowest); values as in space.ts
@@ -12,6 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { resolveConfig } from '../index.ts';
 import { axisFromValue, SpaceError, type Axis } from './space.ts';
 
 export interface SearchFile {
@@ -30,7 +32,14 @@ export function searchFileFrom(value: unknown, source: string): SearchFile {
   const unknown = Object.keys(value).filter((k) => !KEYS.includes(k));
   if (unknown.length) throw new SpaceError(`${source}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (keys: ${KEYS.join(', ')})`);
   if (!isObject(value.grid)) throw new SpaceError(`${source}: "grid" must map search keys to values, e.g. grid: {lr: [0.1, 0.01]}`);
-  if (value.base !== undefined && !isObject(value.base)) throw new SpaceError(`${source}: "base" must map training flags to values, e.g. base: {epochs: 10}`);
+  if (value.base !== undefined && !isObject(value.base)) throw new SpaceError(`${source}: "base" must map training options to values, e.g. base: {epochs: 10}`);
+  if (value.base !== undefined) {
+    try {
+      resolveConfig(value.base);
+    } catch (error) {
+      throw new SpaceError(`${source}: base: ${(error as Error).message}`);
+    }
+  }
   for (const key of ['random', 'seed'] as const) {
     const n = value[key];
     if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= (key === 'random' ? 1 : 0))) {

@@ -17,20 +17,15 @@
 //   comparison.html, figures/   one page over every run (with --report)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { prepareData } from '../cli/data.ts';
-import { RUN_FILES } from '../cli/run-dir.ts';
-import { baselineDirName } from '../report/run-files.ts';
-import type { TrainConfig } from '../train/config.ts';
-import { configFromFlags, type TrainingFlags } from '../cli/train-options.ts';
-import { writeFileAtomic } from '../checkpoint/files.ts';
+import { resolveConfig, type TrainConfig, type TrainOptions } from '../index.ts';
+import { baselineDirName, prepareData, RUN_FILES, writeFileAtomic, writeReportSafely, type RunData } from '../node.ts';
 import { finished, recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { pinDefinition, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
+import { claimExperiment, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
 import { applyPoint, gridPoints, pointLabel, pointSlug, randomPoints, SpaceError, type Axis, type SearchPoint } from './space.ts';
-import { writeReportSafely, type RunData } from './training-run.ts';
 
 export interface SearchSpec {
-  /** The training flags every trial starts from (the usual `train` flags). */
-  readonly base: TrainingFlags;
+  /** The training options every trial starts from (the usual `train` flags). */
+  readonly base: Partial<TrainOptions>;
   readonly axes: readonly Axis[];
   /** 'grid': every combination; 'random': `samples` points drawn with `seed`. */
   readonly mode: 'grid' | 'random';
@@ -59,7 +54,7 @@ export interface SearchResult {
 
 /** The trials of a search, in the order they run. */
 export function planTrials(spec: SearchSpec): PlannedRun[] {
-  if (configFromFlags(spec.base).validation === 0) throw new SpaceError('a search selects on validation accuracy: --val-split must hold out some training images (it is 0)');
+  if (resolveConfig(spec.base).validation === 0) throw new SpaceError('a search selects on validation accuracy: --val-split must hold out some training images (it is 0)');
   const points: SearchPoint[] = spec.mode === 'grid' ? gridPoints(spec.axes) : randomPoints(spec.axes, spec.samples ?? 0, spec.seed ?? 1);
   const digits = Math.max(3, String(points.length).length);
   return points.map((point, i) => ({
@@ -67,18 +62,20 @@ export function planTrials(spec: SearchSpec): PlannedRun[] {
     role: 'trial',
     label: pointLabel(point),
     point,
-    config: configFromFlags(applyPoint(spec.base, point)),
+    config: resolveConfig(applyPoint(spec.base, point)),
   }));
 }
 
-/** What search.json holds: everything that decides the trials. */
-export function searchDefinition(spec: SearchSpec): Record<string, unknown> {
+/** What search.json holds: everything that decides the trials, and where their data comes from. */
+export function searchDefinition(spec: SearchSpec, where: Pick<ExperimentOptions, 'data' | 'device'> = {}): Record<string, unknown> {
   return {
     kind: 'search',
     mode: spec.mode,
     ...(spec.mode === 'random' ? { samples: spec.samples, seed: spec.seed ?? 1 } : {}),
     axes: spec.axes,
-    base: configFromFlags(spec.base),
+    base: resolveConfig(spec.base),
+    data: where.data ?? { dir: null },
+    device: where.device ?? 'gpu',
   };
 }
 
@@ -109,20 +106,20 @@ const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(2)}
 export async function runSearch(spec: SearchSpec, options: SearchOptions): Promise<SearchResult> {
   const { log } = options;
   const dir = resolve(options.dir);
-  const loadData = options.loadData ?? prepareData;
+  const loadData = options.loadData ?? ((config: TrainConfig) => prepareData(options.data ?? { dir: null }, config));
   const retrain = options.retrain ?? true;
   const withBaseline = (options.baseline ?? true) && retrain;
   const report = options.report ?? true;
   const trials = planTrials(spec);
-  const base = configFromFlags(spec.base);
-  const state = await pinDefinition(dir, 'search.json', searchDefinition(spec), 'search');
+  const base = resolveConfig(spec.base);
+  const { state, lock } = await claimExperiment(dir, 'search.json', searchDefinition(spec, options), 'search', log);
   log(
     `search: ${trials.length} trials (${spec.mode === 'grid' ? 'grid' : `random, seed ${spec.seed ?? 1}`}) in ${dir}` +
       (state === 'same' ? ' (continuing: finished trials are skipped)' : ''),
   );
 
-  const { ctx, tally, close } = await startExperiment(dir, options, base.device);
-  const { workspace } = ctx;
+  const { ctx, tally, close } = await startExperiment(dir, options, lock);
+  const { gpu } = ctx;
   const done = (exitCode: number, records: RunRecord[], extra: Partial<SearchResult> = {}): SearchResult => ({
     exitCode,
     trials: sortByValidation(records),
@@ -130,13 +127,13 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
     final: null,
     baseline: null,
     files: [],
-    tally: tally.toJson(workspace),
+    tally: tally.toJson(gpu),
     ...extra,
   });
   try {
     // Selection data: the training and validation split only. The test set is not handed over.
     const prepared = await loadData(base);
-    const selection: RunData = { dir: prepared.dir, train: prepared.train, validation: prepared.validation };
+    const selection: RunData = { description: prepared.description, train: prepared.train, validation: prepared.validation };
     const records: RunRecord[] = [];
     for (const [i, trial] of trials.entries()) {
       log(`\n[${i + 1}/${trials.length}] trial ${trial.name}: ${trial.label}`);
@@ -146,7 +143,8 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
       if (!outcome.record) return done(outcome.exitCode, records);
       records.push(outcome.record);
     }
-    workspace?.release(selection);
+    gpu?.release(selection.train);
+    if (selection.validation) gpu?.release(selection.validation);
 
     const ranked = sortByValidation(records);
     const selected = ranked.find((r) => finished(r) && r.valAccuracy !== null) ?? null;
@@ -158,7 +156,7 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
     }
     log(`\nselected on validation accuracy: ${selected.name} (${selected.label}), ${pct(selected.valAccuracy)} at epoch ${selected.bestEpoch} of ${selected.epochs}`);
     if (!retrain) {
-      log(`${tally.describe(workspace)}`);
+      log(`${tally.describe(gpu)}`);
       log(`results: ${files.join(', ')} (--no-retrain: the selection was neither retrained nor tested)`);
       return done(0, records, { selected, files });
     }
@@ -187,21 +185,21 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
       finals.push(outcome.record);
     }
     const [final, baseline = null] = finals;
-    if (report) {
+    if (report && options.writeReport) {
       // Written once both are trained, so the final run's report shows the baseline beside it.
       const reporter = options.reporter();
       for (const run of runs) {
-        if (!existsSync(join(dir, run.name, RUN_FILES.report))) await writeReportSafely(join(dir, run.name), finalData, run.config, workspace?.gpu, reporter);
+        if (!existsSync(join(dir, run.name, RUN_FILES.report))) await writeReportSafely(options.writeReport, join(dir, run.name), finalData, gpu, ctx.settings.device, reporter);
       }
       reporter.close();
     }
     const written = await writeSearchTables(dir, ranked, selected, final, baseline);
-    if (report) {
-      const comparison = await writeComparisonSafely(dir, [...ranked, ...finals], spec, log);
+    if (report && options.writeComparison) {
+      const comparison = await writeComparisonSafely(options.writeComparison, dir, [...ranked, ...finals], spec, log);
       if (comparison) written.push(comparison);
     }
     log(`\n${describeOutcome(selected, final, baseline)}`);
-    log(`${tally.describe(workspace)}`);
+    log(`${tally.describe(gpu)}`);
     log(`results: ${written.join(', ')}`);
     return done(final.testAccuracy === null ? 1 : 0, records, { selected, final, baseline, files: written });
   } finally {
@@ -243,11 +241,16 @@ async function writeSearchTables(dir: string, ranked: RunRecord[], selected: Run
   return [csv, md];
 }
 
-async function writeComparisonSafely(dir: string, records: RunRecord[], spec: SearchSpec, log: (line: string) => void): Promise<string | null> {
+async function writeComparisonSafely(
+  writeComparison: NonNullable<ExperimentOptions['writeComparison']>,
+  dir: string,
+  records: RunRecord[],
+  spec: SearchSpec,
+  log: (line: string) => void,
+): Promise<string | null> {
   try {
-    const { writeComparisonReport } = await import('../report/comparison.ts');
     const baseline = records.find((r) => r.role === 'baseline');
-    const { htmlPath } = await writeComparisonReport(
+    const [htmlPath] = await writeComparison(
       records.map((r) => ({ dir: join(dir, r.name), label: r.role === 'trial' ? r.label : r.role === 'final' ? `final: ${r.label}` : r.label })),
       {
         out: join(dir, 'comparison.html'),

@@ -8,12 +8,7 @@
 //                            input and output widths come from --layers; none (or 0): no hidden layer
 //   lr=1e-4..1e-1            a range, random search only: log-uniform for lr and weight-decay,
 //                            uniform for dropout and momentum; drawn values keep 3 significant digits
-import { InvalidArgumentError } from 'commander';
-import { parseInit, parseInteger, parseNumber } from '../cli/parse.ts';
-import type { TrainingFlags } from '../cli/train-options.ts';
-import { OPTIMIZERS } from '../model/optimizer.ts';
-import { ACTIVATIONS, LOSSES } from '../model/spec.ts';
-import { Random } from '../util/random.ts';
+import { OPTIONS, Random, resolveConfig, type OptionSpec, type TrainOptions } from '../index.ts';
 
 export class SpaceError extends Error {
   override name = 'SpaceError';
@@ -30,68 +25,57 @@ export interface KeyInfo {
   parse(value: unknown): AxisValue;
   /** How a range is drawn, for keys that accept one. */
   readonly range?: 'log' | 'linear';
-  /** Which training flag the value replaces. */
-  readonly flag: keyof TrainingFlags;
+  /** Which training option the value replaces. */
+  readonly option: keyof TrainOptions;
 }
 
 const text = (value: unknown): string => (typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : JSON.stringify(value));
 
-function number(check: (n: number) => boolean, expected: string) {
-  return (value: unknown): number => {
-    const n = typeof value === 'number' ? value : parseNumber(text(value));
-    if (!Number.isFinite(n) || !check(n)) throw new SpaceError(`expected ${expected}, found ${text(value)}`);
-    return n;
-  };
-}
-
-function integer(min: number) {
-  return (value: unknown): number => {
-    const n = typeof value === 'number' ? value : parseInteger(text(value));
-    if (!Number.isInteger(n) || n < min) throw new SpaceError(`expected an integer ≥ ${min}, found ${text(value)}`);
-    return n;
-  };
-}
-
-function choice(names: readonly string[]) {
-  return (value: unknown): string => {
-    const name = text(value);
-    if (!names.includes(name)) throw new SpaceError(`expected one of ${names.join(', ')}, found ${name}`);
-    return name;
+/** The training option's own parser (the one of flags, files and API calls), and what a search also requires of it. */
+function option(key: keyof TrainOptions, check?: (value: number) => boolean, expected?: string) {
+  const spec = (OPTIONS as readonly OptionSpec[]).find((s) => s.key === key)!;
+  return (value: unknown): AxisValue => {
+    let parsed: unknown;
+    try {
+      parsed = spec.parse(value);
+    } catch (error) {
+      throw new SpaceError((error as Error).message);
+    }
+    if (check && !check(parsed as number)) throw new SpaceError(`expected ${expected}, found ${text(value)}`);
+    // An init scheme stays as written (uniform:0.1): it is a label and a flag value alike.
+    return key === 'init' ? text(value) : (parsed as AxisValue);
   };
 }
 
 /** "256-128" or [256, 128] → [256, 128]; "none", "0" or [] → [] (logistic regression). */
 function hiddenWidths(value: unknown): readonly number[] {
-  if (Array.isArray(value)) return value.map((w) => integer(1)(w));
-  if (typeof value === 'number') return value === 0 ? [] : [integer(1)(value)];
+  const width = (w: unknown): number => {
+    const n = typeof w === 'number' ? w : Number(text(w));
+    if (!Number.isInteger(n) || n < 1) throw new SpaceError(`expected an integer ≥ 1, found ${text(w)}`);
+    return n;
+  };
+  if (Array.isArray(value)) return value.map(width);
+  if (typeof value === 'number') return value === 0 ? [] : [width(value)];
   const t = text(value);
   if (t === 'none' || t === '0') return [];
   if (!/^\d+(-\d+)*$/.test(t)) throw new SpaceError(`expected hidden widths joined by '-' (e.g. 256-128), or none; found ${t}`);
-  return t.split('-').map((w) => integer(1)(w));
+  return t.split('-').map(width);
 }
 
+const choices = (key: keyof TrainOptions) => (OPTIONS as readonly OptionSpec[]).find((s) => s.key === key)!.choices!.join('|');
+
 export const SEARCH_KEYS: readonly KeyInfo[] = [
-  { key: 'hidden', aliases: [], help: "hidden widths, e.g. 128,256-128,none (input and output from --layers)", parse: hiddenWidths, flag: 'layers' },
-  { key: 'lr', aliases: [], help: 'learning rate (range: log-uniform)', parse: number((n) => n > 0, 'a positive number'), range: 'log', flag: 'lr' },
-  { key: 'weight-decay', aliases: ['l2', 'wd'], help: 'L2 weight decay (range: log-uniform)', parse: number((n) => n >= 0, 'a number ≥ 0'), range: 'log', flag: 'weightDecay' },
-  { key: 'dropout', aliases: [], help: 'dropout rate (range: uniform)', parse: number((n) => n >= 0 && n < 1, 'a rate in [0, 1)'), range: 'linear', flag: 'dropout' },
-  { key: 'batch-size', aliases: ['batch'], help: 'batch size', parse: integer(1), flag: 'batchSize' },
-  { key: 'optimizer', aliases: [], help: OPTIMIZERS.join('|'), parse: choice(OPTIMIZERS), flag: 'optimizer' },
-  { key: 'activation', aliases: [], help: ACTIVATIONS.join('|'), parse: choice(ACTIVATIONS), flag: 'activation' },
-  { key: 'loss', aliases: [], help: LOSSES.join('|'), parse: choice(LOSSES), flag: 'loss' },
-  { key: 'momentum', aliases: [], help: 'momentum μ (range: uniform)', parse: number((n) => n >= 0 && n < 1, 'a number in [0, 1)'), range: 'linear', flag: 'momentum' },
-  { key: 'epochs', aliases: [], help: 'training epochs', parse: integer(1), flag: 'epochs' },
-  {
-    key: 'init',
-    aliases: [],
-    help: 'he|xavier|uniform:A|normal:STD',
-    parse: (value) => {
-      const t = text(value);
-      parseInit(t);
-      return t;
-    },
-    flag: 'init',
-  },
+  { key: 'hidden', aliases: [], help: 'hidden widths, e.g. 128,256-128,none (input and output from --layers)', parse: hiddenWidths, option: 'layers' },
+  { key: 'lr', aliases: [], help: 'learning rate (range: log-uniform)', parse: option('lr', (n) => n > 0, 'a positive number'), range: 'log', option: 'lr' },
+  { key: 'weight-decay', aliases: ['l2', 'wd'], help: 'L2 weight decay (range: log-uniform)', parse: option('weightDecay', (n) => n >= 0, 'a number ≥ 0'), range: 'log', option: 'weightDecay' },
+  { key: 'dropout', aliases: [], help: 'dropout rate (range: uniform)', parse: option('dropout', (n) => n >= 0 && n < 1, 'a rate in [0, 1)'), range: 'linear', option: 'dropout' },
+  { key: 'batch-size', aliases: ['batch'], help: 'batch size', parse: option('batchSize', (n) => n >= 1, 'an integer ≥ 1'), option: 'batchSize' },
+  { key: 'optimizer', aliases: [], help: choices('optimizer'), parse: option('optimizer'), option: 'optimizer' },
+  { key: 'activation', aliases: [], help: choices('activation'), parse: option('activation'), option: 'activation' },
+  { key: 'loss', aliases: [], help: choices('loss'), parse: option('loss'), option: 'loss' },
+  { key: 'momentum', aliases: [], help: 'momentum μ (range: uniform)', parse: option('momentum', (n) => n >= 0 && n < 1, 'a number in [0, 1)'), range: 'linear', option: 'momentum' },
+  { key: 'epochs', aliases: [], help: 'training epochs', parse: option('epochs', (n) => n >= 1, 'an integer ≥ 1'), option: 'epochs' },
+  { key: 'init', aliases: [], help: 'he|xavier|uniform:A|normal:STD', parse: option('init'), option: 'init' },
 ];
 
 export function keyInfo(name: string): KeyInfo {
@@ -112,7 +96,7 @@ function parseValue(info: KeyInfo, value: unknown): AxisValue {
   try {
     return info.parse(value);
   } catch (error) {
-    if (error instanceof SpaceError || error instanceof InvalidArgumentError) throw new SpaceError(`${info.key}: ${error.message}`);
+    if (error instanceof SpaceError) throw new SpaceError(`${info.key}: ${error.message}`);
     throw error;
   }
 }
@@ -213,16 +197,16 @@ export function randomPoints(axes: readonly Axis[], count: number, seed: number)
   return points;
 }
 
-/** The training flags of a point: `base` with the point's values in place of the flags they name. */
-export function applyPoint(base: TrainingFlags, point: SearchPoint): TrainingFlags {
-  const flags: Record<string, unknown> = { ...base };
+/** The training options of a point: `base` with the point's values in place of the options they name. */
+export function applyPoint(base: Partial<TrainOptions>, point: SearchPoint): Partial<TrainOptions> {
+  const options: Record<string, unknown> = { ...base };
+  const layers = resolveConfig(base).spec.layers;
   for (const [key, value] of Object.entries(point)) {
     const info = keyInfo(key);
-    if (info.key === 'hidden') flags.layers = [base.layers[0], ...(value as number[]), base.layers[base.layers.length - 1]];
-    else if (info.key === 'init') flags.init = parseInit(value as string);
-    else flags[info.flag] = value;
+    if (info.key === 'hidden') options.layers = [layers[0], ...(value as number[]), layers[layers.length - 1]];
+    else options[info.option] = value;
   }
-  return flags as unknown as TrainingFlags;
+  return options as Partial<TrainOptions>;
 }
 
 export function formatValue(value: AxisValue): string {

@@ -15,22 +15,17 @@
 //   results.csv, results.md    the table; results.md is the section bench/RESULTS.md quotes
 //   comparison.html, figures/  the comparison page and its PNG charts
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../checkpoint/files.ts';
-import { prepareData } from '../cli/data.ts';
-import { configFromFlags } from '../cli/train-options.ts';
-import { baselineDirName, splitDifferences } from '../report/run-files.ts';
-import type { TrainConfig } from '../train/config.ts';
-import { argsFromObject, trainingFlags } from './flags.ts';
+import { resolveConfig, type TrainConfig } from '../index.ts';
+import { baselineDirName, prepareData, splitDifferences, writeFileAtomic, type RunData } from '../node.ts';
 import { recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
-import { formatMinutes, pinDefinition, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
-import type { RunData } from './training-run.ts';
+import { claimExperiment, formatMinutes, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
 
 type FlagValues = Readonly<Record<string, string | number | boolean | readonly number[]>>;
 
 export interface StudyRun {
   /** Directory name and table label. */
   readonly name: string;
-  /** Training flags on top of the study's base (kebab-case names, as on the command line). */
+  /** Training options on top of the study's base (kebab-case names, as on the command line). */
   readonly flags: FlagValues;
 }
 
@@ -39,9 +34,9 @@ export interface StudyPreset {
   readonly title: string;
   /** What the study varies and how it keeps the comparison fair. */
   readonly description: string;
-  /** Training flags every run starts from (the baseline too). */
+  /** Training options every run starts from (the baseline too). */
   readonly base: FlagValues;
-  /** Flags of the logistic-regression baseline beyond the base (its layers are always IN-C, cross-entropy). */
+  /** Options of the logistic-regression baseline beyond the base (its layers are always IN-C, cross-entropy). */
   readonly baseline?: FlagValues;
   readonly runs: readonly StudyRun[];
 }
@@ -145,25 +140,17 @@ export class StudyError extends Error {
   override name = 'StudyError';
 }
 
-/** What a user may change about a preset: its budget, seed, data and device. */
+/** What a user may change about a preset's runs: their budget and seed (data and device are the experiment's). */
 export interface StudyOverrides {
   readonly epochs?: number;
   readonly trainSubset?: number;
   readonly seed?: number;
-  readonly dataDir?: string;
-  readonly device?: 'gpu' | 'cpu';
 }
 
 /** The runs of a study, the baseline first (so every other run's report finds it). */
 export function planStudy(preset: StudyPreset, overrides: StudyOverrides = {}): PlannedRun[] {
-  const budget: Record<string, string | number> = {
-    ...(overrides.epochs !== undefined ? { epochs: overrides.epochs } : {}),
-    ...(overrides.trainSubset !== undefined ? { 'train-subset': overrides.trainSubset } : {}),
-    ...(overrides.seed !== undefined ? { seed: overrides.seed } : {}),
-    ...(overrides.dataDir !== undefined ? { 'data-dir': overrides.dataDir } : {}),
-    ...(overrides.device !== undefined ? { device: overrides.device } : {}),
-  };
-  const configOf = (flags: FlagValues): TrainConfig => configFromFlags(trainingFlags(argsFromObject({ ...preset.base, ...flags, ...budget })));
+  const budget = { epochs: overrides.epochs, trainSubset: overrides.trainSubset, seed: overrides.seed };
+  const configOf = (flags: FlagValues): TrainConfig => resolveConfig(preset.base, flags, budget);
   const reference = configOf({});
   const layers = reference.spec.layers;
   const baselineLayers = `${layers[0]},${layers[layers.length - 1]}`;
@@ -181,7 +168,7 @@ export function planStudy(preset: StudyPreset, overrides: StudyOverrides = {}): 
 }
 
 /** Default directory: runs/study-NAME, with the budget in the name when it was changed. */
-export function defaultStudyDir(preset: StudyPreset, overrides: StudyOverrides): string {
+export function defaultStudyDir(preset: StudyPreset, overrides: StudyOverrides & Pick<ExperimentOptions, 'device'>): string {
   const parts = [
     overrides.epochs !== undefined ? `epochs${overrides.epochs}` : '',
     overrides.trainSubset !== undefined ? `subset${overrides.trainSubset}` : '',
@@ -207,22 +194,23 @@ export async function runStudy(preset: StudyPreset, options: StudyOptions): Prom
   const dir = resolve(options.dir);
   const report = options.report ?? true;
   const runs = planStudy(preset, options);
-  const state = await pinDefinition(dir, 'study.json', { kind: 'study', name: preset.name, runs: runs.map(({ name, config }) => ({ name, config })) }, 'study');
+  const definition = { kind: 'study', name: preset.name, runs: runs.map(({ name, config }) => ({ name, config })), data: options.data ?? { dir: null }, device: options.device ?? 'gpu' };
+  const { state, lock } = await claimExperiment(dir, 'study.json', definition, 'study', log);
   log(`study ${preset.name}: ${runs.length} runs (the logistic-regression baseline first) in ${dir}${state === 'same' ? ' (continuing: finished runs are skipped)' : ''}`);
   log(preset.description);
 
-  const { ctx, tally, close } = await startExperiment(dir, options, runs[0].config.device);
-  const { workspace } = ctx;
+  const { ctx, tally, close } = await startExperiment(dir, options, lock);
+  const { gpu } = ctx;
   const records: RunRecord[] = [];
   const result = (exitCode: number, files: string[] = [], markdown = ''): StudyResult => ({
     exitCode,
     records: sortByValidation(records),
     files,
     markdown,
-    tally: tally.toJson(workspace),
+    tally: tally.toJson(gpu),
   });
   try {
-    const data: RunData = await (options.loadData ?? prepareData)(runs[0].config);
+    const data: RunData = await (options.loadData ?? ((config: TrainConfig) => prepareData(options.data ?? { dir: null }, config)))(runs[0].config);
     for (const [i, run] of runs.entries()) {
       log(`\n[${i + 1}/${runs.length}] ${run.name}: ${run.label}`);
       const outcome = await runPlanned(run, data, ctx, report);
@@ -239,20 +227,20 @@ export async function runStudy(preset: StudyPreset, options: StudyOptions): Prom
     await writeFileAtomic(csv, new TextEncoder().encode(recordsCsv(ranked)));
     await writeFileAtomic(md, new TextEncoder().encode(markdown + '\n'));
     const files = [csv, md];
-    if (report) {
+    if (report && options.writeComparison) {
       try {
-        const { writeComparisonReport } = await import('../report/comparison.ts');
-        const { htmlPath, pngPaths } = await writeComparisonReport(
-          ranked.map((r) => ({ dir: join(dir, r.name), label: r.label })),
-          { out: join(dir, 'comparison.html'), title: preset.title, description: preset.description },
+        files.push(
+          ...(await options.writeComparison(
+            ranked.map((r) => ({ dir: join(dir, r.name), label: r.label })),
+            { out: join(dir, 'comparison.html'), title: preset.title, description: preset.description },
+          )),
         );
-        files.push(htmlPath, ...pngPaths);
       } catch (error) {
         log(`comparison report not written: ${(error as Error).message}`);
       }
     }
     log(`\n${preset.title}\n${tableText(table)}`);
-    log(`\n${tally.describe(workspace)}`);
+    log(`\n${tally.describe(gpu)}`);
     log(`results: ${files.filter((f) => !f.endsWith('.png')).join(', ')}`);
     return result(0, files, markdown);
   } finally {

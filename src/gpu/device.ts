@@ -1,5 +1,6 @@
 // The one file that knows whether we run in Node (Dawn through the `webgpu` package) or in a
 // browser (`navigator.gpu`). Everything else talks to the GPUDevice this returns.
+import { MlpError } from '../errors.ts';
 
 /** What the adapter told us, in a form that prints and serialises (run summaries, `info`, benches). */
 export interface AdapterReport {
@@ -18,7 +19,8 @@ export interface AdapterReport {
 
 export interface GpuContext {
   device: GPUDevice;
-  adapter: GPUAdapter;
+  /** Absent for a device the application gave us (wrapDevice). */
+  adapter: GPUAdapter | undefined;
   report: AdapterReport;
   /** True once the device is lost (destroyed or removed); `lostMessage` says why. */
   readonly isLost: boolean;
@@ -49,9 +51,9 @@ export const NO_ADAPTER_HELP = [
   'with --enable-unsafe-webgpu.',
 ].join('\n');
 
-export class NoAdapterError extends Error {
+export class NoAdapterError extends MlpError {
   constructor(detail?: string) {
-    super(detail ? `${NO_ADAPTER_HELP}\n(${detail})` : NO_ADAPTER_HELP);
+    super('NO_ADAPTER', detail ? `${NO_ADAPTER_HELP}\n(${detail})` : NO_ADAPTER_HELP);
     this.name = 'NoAdapterError';
   }
 }
@@ -77,7 +79,9 @@ async function getGpu(dawnFlags: string[]): Promise<{ gpu: GPU; runtime: 'node' 
       globals: Record<string, unknown>;
     };
     Object.assign(globalThis, dawn.globals);
-    process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
+    // Dawn's Vulkan loader warns without it; any writable directory will do (no node:os import,
+    // which browser bundlers would trip over).
+    process.env.XDG_RUNTIME_DIR ??= process.env.TMPDIR ?? '/tmp';
     dawnInstance = dawn.create(dawnFlags);
     dawnInstanceFlags = key;
   }
@@ -86,28 +90,39 @@ async function getGpu(dawnFlags: string[]): Promise<{ gpu: GPU; runtime: 'node' 
 
 const SOFTWARE_ARCHITECTURES = ['software', 'swiftshader', 'llvmpipe', 'lavapipe', 'warp'];
 
-function describeAdapter(adapter: GPUAdapter, runtime: 'node' | 'browser'): AdapterReport {
-  const info = adapter.info;
+/** Numbers of a GPUSupportedLimits (its fields are prototype getters, so walk the prototype). */
+function limitsOf(supported: GPUSupportedLimits): Record<string, number> {
   const limits: Record<string, number> = {};
-  // GPUSupportedLimits keeps its fields as prototype getters, so walk the prototype.
-  for (const key in adapter.limits) {
-    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+  for (const key in supported) {
+    const value = (supported as unknown as Record<string, unknown>)[key];
     if (typeof value === 'number') limits[key] = value;
   }
-  const text = `${info.architecture} ${info.device} ${info.description}`.toLowerCase();
-  const isFallbackAdapter = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  return limits;
+}
+
+function describe(info: GPUAdapterInfo | undefined, features: GPUSupportedFeatures, limits: GPUSupportedLimits, runtime: 'node' | 'browser'): AdapterReport {
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  const text = `${architecture} ${device} ${description}`.toLowerCase();
+  const isFallbackAdapter = Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter);
   const software = isFallbackAdapter || SOFTWARE_ARCHITECTURES.some((name) => text.includes(name));
   return {
-    vendor: info.vendor,
-    architecture: info.architecture,
-    device: info.device,
-    description: info.description,
+    vendor,
+    architecture,
+    device,
+    description,
     kind: software ? 'cpu' : 'gpu',
     isFallbackAdapter,
-    features: [...adapter.features].sort(),
-    limits,
+    features: [...features].sort(),
+    limits: limitsOf(limits),
     runtime,
   };
+}
+
+function currentRuntime(): 'node' | 'browser' {
+  return typeof process !== 'undefined' && Boolean(process.versions?.node) && !(typeof navigator !== 'undefined' && 'gpu' in navigator) ? 'node' : 'browser';
 }
 
 /** Limits we raise to the adapter's maximum: big datasets and wide layers need them. */
@@ -129,38 +144,54 @@ export async function openGpu(options: OpenGpuOptions = {}): Promise<GpuContext>
   const { gpu, runtime } = await getGpu(options.dawnFlags ?? []);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
-  const report = describeAdapter(adapter, runtime);
+  const report = describe(adapter.info, adapter.features, adapter.limits, runtime);
 
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = report.limits[name];
   const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
   const device = await adapter.requestDevice({ label: 'webgpu-mlp', requiredLimits, requiredFeatures });
 
+  return contextOf(device, report, adapter, () => device.destroy());
+}
+
+/**
+ * A context for a device the application already holds (its own adapter, limits and features). Our
+ * close() leaves it alive: it is the application's to destroy. Kernel variants are chosen from the
+ * adapter info the device reports (GPUDevice.adapterInfo, where the implementation has it).
+ */
+export function wrapDevice(device: GPUDevice): GpuContext {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return contextOf(device, describe(info, device.features, device.limits, currentRuntime()), undefined, () => {});
+}
+
+function contextOf(device: GPUDevice, report: AdapterReport, adapter: GPUAdapter | undefined, release: () => void): GpuContext {
   let closing = false;
   let lostMessage: string | undefined;
   const lost = device.lost.then((info) => {
     lostMessage = `GPU device lost (${info.reason}): ${info.message || 'no message from the driver'}`;
     return lostMessage;
   });
-  const context: GpuContext = {
+  let closed = false;
+  return {
     device,
     adapter,
     report,
-    busyWaits: runtime === 'node',
+    busyWaits: report.runtime === 'node',
     get isLost() {
-      return lostMessage !== undefined;
+      return lostMessage !== undefined || closed;
     },
     get lostMessage() {
-      return lostMessage;
+      return lostMessage ?? (closed ? 'the GPU was closed' : undefined);
     },
     // Our own close() also resolves device.lost; callers waiting on `lost` must not see that.
     lost: lost.then((message) => (closing ? new Promise<string>(() => {}) : message)),
     close() {
+      if (closed) return;
       closing = true;
-      device.destroy();
+      closed = true;
+      release();
     },
   };
-  return context;
 }
 
 /** A one-line description of the adapter for logs and result tables. */

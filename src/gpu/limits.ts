@@ -2,10 +2,14 @@
 // model, batch or dataset too large for this adapter is refused with a sentence that names the
 // limit, never left to a validation error deep inside the WebGPU implementation (which, once a bind
 // group is invalid, would go on to "train" on nothing).
+import { MlpError } from '../errors.ts';
 
 /** Something too large for this adapter; the message names the tensor or kernel and the limit. */
-export class GpuLimitError extends Error {
-  override name = 'GpuLimitError';
+export class GpuLimitError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('GPU_LIMIT', message, options);
+    this.name = 'GpuLimitError';
+  }
 }
 
 /**

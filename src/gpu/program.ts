@@ -1,7 +1,8 @@
 // Kernels as data (after the TF.js WebGPU backend): each kernel declares its WGSL and its
 // bindings once; from that list we build an explicit bind group layout, compile the pipeline
 // once per (kernel, constants) key, and bind resources by name. A Dispatch is the unit the
-// training plan records once and replays every step.
+// caller records once and replays (a training plan: every step).
+import { MlpError } from '../errors.ts';
 import { checkWorkgroups } from './limits.ts';
 
 /**
@@ -9,9 +10,10 @@ import { checkWorkgroups } from './limits.ts';
  * - 'read':    var<storage, read>
  * - 'write':   var<storage, read_write>
  * - 'uniform': var<uniform>, fixed for the dispatch's lifetime (shapes, hyperparameters)
- * - 'step':    var<uniform> StepParams, bound with a dynamic offset that selects this step's slot
+ * - 'slot':    var<uniform>, one of many slots of a buffer, picked by a dynamic offset at encode time
+ *              (the kernels' per-step parameters: one slot per step of a submit)
  */
-export type BindingKind = 'read' | 'write' | 'uniform' | 'step';
+export type BindingKind = 'read' | 'write' | 'uniform' | 'slot';
 
 export interface BindingDecl {
   readonly name: string;
@@ -24,7 +26,7 @@ export interface KernelDef {
   /** WGSL source (a file of shaders/, imported with `?raw`). */
   readonly source: string;
   readonly bindings: readonly BindingDecl[];
-  /** WGSL prepended to `source`: shared declarations such as the StepParams struct. */
+  /** WGSL prepended to `source`: shared declarations (structs, functions). */
   readonly includes?: readonly string[];
   readonly entryPoint?: string;
 }
@@ -36,7 +38,7 @@ export interface CompiledKernel {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
-  readonly usesStep: boolean;
+  readonly usesSlot: boolean;
 }
 
 export type Workgroups = readonly [number, number, number];
@@ -47,12 +49,15 @@ export interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: Workgroups;
-  /** Bound with the StepParams dynamic offset of the step being encoded. */
-  readonly usesStep: boolean;
+  /** Has a 'slot' binding: bound with the dynamic offset of the slot being encoded. */
+  readonly usesSlot: boolean;
 }
 
-export class KernelError extends Error {
-  override name = 'KernelError';
+export class KernelError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('GPU', message, options);
+    this.name = 'KernelError';
+  }
 }
 
 function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntry {
@@ -64,7 +69,7 @@ function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntr
       return { binding, visibility, buffer: { type: 'storage' } };
     case 'uniform':
       return { binding, visibility, buffer: { type: 'uniform' } };
-    case 'step':
+    case 'slot':
       return { binding, visibility, buffer: { type: 'uniform', hasDynamicOffset: true } };
   }
 }
@@ -121,7 +126,7 @@ export class KernelCache {
         layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: def.entryPoint ?? 'main', constants: { ...constants } },
       });
-      return { def, label, pipeline, layout, usesStep: def.bindings.some((b) => b.kind === 'step') };
+      return { def, label, pipeline, layout, usesSlot: def.bindings.some((b) => b.kind === 'slot') };
     } catch (error) {
       const info = await module.getCompilationInfo();
       const messages = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`);
@@ -161,26 +166,26 @@ export function bindKernel(
       const resource = resources[binding.name];
       let buffer: GPUBufferBinding;
       if (resource instanceof GPUBuffer) {
-        // The step ring is bound one slot wide; the dynamic offset picks the slot.
-        buffer = binding.kind === 'step' ? { buffer: resource, size: STEP_SLOT_BYTES } : { buffer: resource };
+        // A slot buffer is bound one slot wide; the dynamic offset picks the slot.
+        buffer = binding.kind === 'slot' ? { buffer: resource, size: UNIFORM_SLOT_BYTES } : { buffer: resource };
       } else {
         buffer = resource;
       }
       return { binding: index, resource: buffer };
     }),
   });
-  return { label, pipeline: kernel.pipeline, bindGroup, workgroups, usesStep: kernel.usesStep };
+  return { label, pipeline: kernel.pipeline, bindGroup, workgroups, usesSlot: kernel.usesSlot };
 }
 
-/** Bytes between StepParams slots: the minimum uniform dynamic-offset alignment WebGPU guarantees. */
-export const STEP_SLOT_BYTES = 256;
+/** Bytes between uniform slots: the minimum uniform dynamic-offset alignment WebGPU guarantees. */
+export const UNIFORM_SLOT_BYTES = 256;
 
-/** Encodes recorded dispatches into a pass; `stepSlot` selects the StepParams slot they read. */
-export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], stepSlot = 0): void {
-  const dynamicOffsets = [stepSlot * STEP_SLOT_BYTES];
+/** Encodes recorded dispatches into a pass; `slot` selects the uniform slot their 'slot' binding reads. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], slot = 0): void {
+  const dynamicOffsets = [slot * UNIFORM_SLOT_BYTES];
   for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
-    if (d.usesStep) pass.setBindGroup(0, d.bindGroup, dynamicOffsets);
+    if (d.usesSlot) pass.setBindGroup(0, d.bindGroup, dynamicOffsets);
     else pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }

@@ -11,7 +11,7 @@ import { dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './include
 
 const common = [
   { name: 'params', kind: 'uniform' },
-  { name: 'step', kind: 'step' },
+  { name: 'step', kind: 'slot' },
   { name: 'dst', kind: 'write' },
 ] as const;
 const includes = [stepParamsWgsl, dropoutHashWgsl];

@@ -5,7 +5,7 @@ import dropoutHashWgsl from '../../shaders/dropout_hash.wgsl?raw';
 import type { ActivationKind } from '../model/spec.ts';
 
 export { activationFnsWgsl, dropoutHashWgsl };
-export { stepParamsWgsl } from '../gpu/step-params.ts';
+export { stepParamsWgsl } from './step-params.ts';
 
 /** Values of the ACTIVATION override constant in activation_fns.wgsl. */
 export const ACTIVATION_CODE: Record<ActivationKind, number> = { identity: 0, relu: 1, sigmoid: 2, tanh: 3 };

@@ -71,7 +71,7 @@ function def(loss: Loss, mode: Mode): KernelDef {
     { name: 'logits', kind: 'read' },
     { name: 'labels', kind: 'read' },
     { name: 'records', kind: 'write' },
-    { name: 'step', kind: 'step' },
+    { name: 'step', kind: 'slot' },
   ] as const;
   return {
     name: `${kernelName[loss]}_${mode}`,

@@ -178,7 +178,7 @@ const BINDINGS: readonly BindingDecl[] = [
 const DROPOUT_BINDINGS: readonly BindingDecl[] = [
   ...BINDINGS,
   { name: 'dropout', kind: 'uniform' },
-  { name: 'step', kind: 'step' },
+  { name: 'step', kind: 'slot' },
 ];
 
 /** ... and with row sums of U beside the product (shaders/matmul_row_sums.wgsl): the weight grad's db. */

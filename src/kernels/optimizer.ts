@@ -35,7 +35,7 @@ export interface OptimizerDims {
 
 const common = [
   { name: 'config', kind: 'uniform' },
-  { name: 'step', kind: 'step' },
+  { name: 'step', kind: 'slot' },
   { name: 'status', kind: 'read' },
   { name: 'params', kind: 'write' },
   { name: 'grads', kind: 'read' },

@@ -42,3 +42,16 @@ export function initialParams(spec: ModelSpec, init: InitScheme, seed: number): 
   }
   return params;
 }
+
+/** The scheme as the --init flag spells it: he, xavier, uniform:A, normal:STD. */
+export function describeInit(init: InitScheme): string {
+  switch (init.kind) {
+    case 'he':
+    case 'xavier':
+      return init.kind;
+    case 'uniform':
+      return `uniform:${init.a}`;
+    case 'normal':
+      return `normal:${init.std}`;
+  }
+}

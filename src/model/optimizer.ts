@@ -2,8 +2,8 @@
 // Formulas follow PyTorch's torch.optim (so results and checkpoints compare), with one
 // deliberate difference: weight decay applies to weights only, never to biases.
 
-export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'adam', 'adamw'] as const;
-export type OptimizerKind = (typeof OPTIMIZERS)[number];
+export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'adam' | 'adamw';
+export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'nesterov', 'adagrad', 'adam', 'adamw'];
 
 export interface OptimizerConfig {
   readonly kind: OptimizerKind;

@@ -1,18 +1,19 @@
 // The model spec: what a user chooses about an MLP. Everything with a shape is derived from it
 // (see tensors.ts), on the GPU and on the CPU alike.
+import { MlpError } from '../errors.ts';
 
-export const ACTIVATIONS = ['relu', 'sigmoid', 'tanh'] as const;
 /** Hidden-layer nonlinearity. The output layer is always linear (logits). */
-export type Activation = (typeof ACTIVATIONS)[number];
+export type Activation = 'relu' | 'sigmoid' | 'tanh';
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'sigmoid', 'tanh'];
 /** What the kernels implement: the hidden activations plus the output layer's identity. */
 export type ActivationKind = Activation | 'identity';
 
-export const LOSSES = ['ce', 'mse'] as const;
+export const LOSSES: readonly Loss[] = ['ce', 'mse'];
 /**
  * 'ce':  softmax cross-entropy on the logits, mean over the batch.
  * 'mse': the "Euclidean" loss on one-hot targets, 1/(2B) Σ_b Σ_c (z_bc − onehot_bc)², on the logits.
  */
-export type Loss = (typeof LOSSES)[number];
+export type Loss = 'ce' | 'mse';
 
 export interface ModelSpec {
   /** Layer widths from input to classes, e.g. [784, 256, 128, 10]: two hidden layers. */
@@ -23,8 +24,11 @@ export interface ModelSpec {
   readonly dropout: number;
 }
 
-export class SpecError extends Error {
-  override name = 'SpecError';
+export class SpecError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG', message, options);
+    this.name = 'SpecError';
+  }
 }
 
 /** Checks a spec from any source (CLI, checkpoint metadata, demo form) and says what is wrong. */

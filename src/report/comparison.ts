@@ -7,13 +7,11 @@
 //   writeComparisonReport(runs, options)  → writes the HTML (and PNG figures)
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { writeFileAtomic } from '../checkpoint/files.ts';
-import { VERSION } from '../version.ts';
+import { describeModel, describeOptimizer, VERSION } from '../index.ts';
+import { bestValidation, findBaseline, isLogisticRegression, loadRunFiles, writeFileAtomic, type RunFiles } from '../node.ts';
 import { barChart, lineChart, MUTED, PALETTE, type LineSeries } from './charts.ts';
-import { describeModel, describeOptimizer } from './describe.ts';
 import { chartFigure, figureSvg, writeFigures, type ReportFigure } from './figures.ts';
 import { count, escapeHtml, fixed, page, percent, seconds, section, table } from './html.ts';
-import { bestValidation, findBaseline, isLogisticRegression, loadRunFiles, type RunFiles } from './run-files.ts';
 
 export interface ComparisonRun {
   readonly dir: string;
@@ -25,7 +23,7 @@ export interface ComparisonOptions {
   readonly title?: string;
   /** A sentence or two under the title (what was varied, the command that ran the study). */
   readonly description?: string;
-  /** The logistic-regression baseline: a run directory; undefined: a 784-10 run among `runs`, else the convention of run-files.ts beside the first run; null: none. */
+  /** The logistic-regression baseline: a run directory; undefined: a 784-10 run among `runs`, else the convention of findBaseline (webgpu-mlp/node) beside the first run; null: none. */
   readonly baseline?: string | null;
 }
 

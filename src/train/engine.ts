@@ -1,6 +1,6 @@
 // What the trainer drives: the GPU plans or the CPU reference, behind one interface, so epochs,
 // schedules, early stopping, checkpoints and metrics are the same code for `--device gpu|cpu`.
-import type { StepParams } from '../gpu/step-params.ts';
+import type { StepParams } from '../kernels/step-params.ts';
 import type { EvalResult, StepRecords } from './plan.ts';
 
 export type EvalSetName = 'validation' | 'test';

@@ -9,60 +9,72 @@
 //
 // Debug hook (Node): WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS=N destroys the device once N training steps
 // have been submitted, to exercise device-loss handling end to end (test/reliability).
+import { MlpError } from '../errors.ts';
 import { adapterName, type GpuContext } from '../gpu/device.ts';
 import { BufferArena } from '../gpu/arena.ts';
 import { IdleWaiter } from '../gpu/idle-wait.ts';
 import { GpuLimitError } from '../gpu/limits.ts';
 import { KernelCache } from '../gpu/program.ts';
-import type { StepParams } from '../gpu/step-params.ts';
-import type { ImageSet } from '../data/dataset.ts';
+import type { StepParams } from '../kernels/step-params.ts';
+import type { Dataset } from '../data/dataset.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import type { EvalSetName, TrainingEngine } from './engine.ts';
-import { uploadImageSet, type GpuImageSet } from './gpu-data.ts';
+import { uploadDataset, type GpuDataset } from './gpu-data.ts';
 import { GpuParameters } from './gpu-model.ts';
 import { EvalPlan, TrainPlan, type EvalResult, type StepRecords } from './plan.ts';
 
 export interface SessionData {
-  readonly train: ImageSet;
-  readonly validation?: ImageSet;
-  readonly test?: ImageSet;
+  readonly train: Dataset;
+  readonly validation?: Dataset;
+  readonly test?: Dataset;
 }
 
-/** A device with its kernel cache and the GPU-resident datasets. */
+/** A device with its kernel cache and the GPU copies of one engine's datasets. */
 export class GpuSession {
   readonly cache: KernelCache;
-  private readonly dataArena: BufferArena;
-  readonly sets: { train: GpuImageSet } & Partial<Record<EvalSetName, GpuImageSet>>;
+  /** Owns the uploads when no `upload` was given (else the workspace that gave it does). */
+  private readonly dataArena: BufferArena | undefined;
+  readonly sets: { train: GpuDataset } & Partial<Record<EvalSetName, GpuDataset>>;
 
-  /** `cache`: share compiled pipelines with other sessions on the device (one session per data split). */
+  /**
+   * `cache`: share compiled pipelines with other sessions on the device; `upload`: the device copy
+   * of a dataset, shared with other sessions (GpuWorkspace.upload). Without it the session uploads
+   * its own copies and frees them in destroy().
+   */
   constructor(
     readonly gpu: GpuContext,
     data: SessionData,
     cache?: KernelCache,
+    upload?: (set: Dataset) => GpuDataset,
   ) {
     this.cache = cache ?? new KernelCache(gpu.device);
-    this.dataArena = new BufferArena(gpu.device);
+    const arena = upload ? undefined : new BufferArena(gpu.device);
+    this.dataArena = arena;
+    const get = upload ?? ((set: Dataset) => uploadDataset(arena!, set));
     this.sets = {
-      train: uploadImageSet(this.dataArena, data.train),
-      ...(data.validation && data.validation.count > 0 ? { validation: uploadImageSet(this.dataArena, data.validation) } : {}),
-      ...(data.test ? { test: uploadImageSet(this.dataArena, data.test) } : {}),
+      train: get(data.train),
+      ...(data.validation && data.validation.count > 0 ? { validation: get(data.validation) } : {}),
+      ...(data.test ? { test: get(data.test) } : {}),
     };
   }
 
   get dataBytes(): number {
-    return this.dataArena.bytes;
+    return this.dataArena?.bytes ?? 0;
   }
 
   destroy(): void {
-    this.dataArena.destroy();
+    this.dataArena?.destroy();
   }
 }
 
 /** The device was lost (destroyed, reset or removed); the message is the driver's reason. */
-export class DeviceLostError extends Error {
-  override name = 'DeviceLostError';
+export class DeviceLostError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DEVICE_LOST', message, options);
+    this.name = 'DeviceLostError';
+  }
 }
 
 /** The N of WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS (see the top of this file), or 0. */
@@ -96,6 +108,8 @@ export interface GpuEngineOptions {
   /** Dropout and bias gradients inside the matmul dispatches (default true); see TrainPlanOptions. */
   readonly fuseDropout?: boolean;
   readonly fuseBiasGrad?: boolean;
+  /** The parameter buffer to train (a model's, which outlives the engine); absent: the engine makes one. */
+  readonly params?: GPUBuffer;
 }
 
 export async function createGpuEngine(
@@ -114,7 +128,7 @@ export async function createGpuEngine(
   try {
     const stepsPerEpoch = Math.ceil(train.count / batchSize);
     const { model, plan, evalPlans } = await withErrorScopes(gpu.device, `building the plans for model ${spec.layers.join('-')}`, async () => {
-      const model = new GpuParameters(arena, spec, optimizer.kind);
+      const model = new GpuParameters(arena, spec, optimizer.kind, options.params);
       const plan = await TrainPlan.create(ctx, spec, optimizer, model, train, {
         batchSize,
         stepsPerSubmit: options.stepsPerSubmit,
@@ -225,6 +239,11 @@ class GpuEngine implements TrainingEngine {
     return this.arena.bytes + this.session.dataBytes;
   }
 
+  /** The parameter buffer this engine trains. */
+  get paramsBuffer(): GPUBuffer {
+    return this.model.params;
+  }
+
   private throwIfFailed(): void {
     const lost = this.session.gpu.lostMessage;
     if (lost) throw new DeviceLostError(lost);
@@ -250,6 +269,8 @@ class GpuEngine implements TrainingEngine {
 
   close(): void {
     this.session.gpu.device.removeEventListener('uncapturederror', this.onUncapturedError);
+    this.plan.destroy();
+    for (const plan of Object.values(this.evalPlans)) plan.destroy();
     this.arena.destroy();
   }
 }

@@ -1,5 +1,6 @@
 // Parameters, gradients and optimizer state on the GPU, each one flat buffer in the tensor table's
 // layout (src/model/tensors.ts): a tensor is a view at its offset, and one optimizer dispatch covers all.
+// A model that only infers (evaluation, prediction) holds the parameters alone.
 import { elementView, type BufferArena } from '../gpu/arena.ts';
 import { readFloat32 } from '../gpu/buffers.ts';
 import { checkStorageBinding } from '../gpu/limits.ts';
@@ -11,23 +12,35 @@ export class GpuParameters {
   readonly layout: ParamLayout;
   /** f32 [totalElements] */
   readonly params: GPUBuffer;
-  readonly grads: GPUBuffer;
+  private readonly gradBuffer: GPUBuffer | undefined;
   /** One f32 [totalElements] buffer per optimizer state array (velocity; or exp_avg, exp_avg_sq). */
   readonly state: GPUBuffer[];
 
+  /**
+   * `optimizerKind` null: parameters only (no gradients, no optimizer state), for inference.
+   * `params`: a parameter buffer to adopt (a model's; not freed with this arena), else a new one.
+   */
   constructor(
     private readonly arena: BufferArena,
     readonly spec: ModelSpec,
-    readonly optimizerKind: OptimizerKind,
+    readonly optimizerKind: OptimizerKind | null,
+    params?: GPUBuffer,
   ) {
     this.layout = paramLayout(spec);
     const bytes = this.layout.totalElements * 4;
     // Parameters, gradients and optimizer state are each one buffer that the optimizer binds whole.
     const what = `the parameters of model ${spec.layers.join('-')} (${this.layout.parameterCount.toLocaleString('en-US')} f32)`;
     checkStorageBinding(arena.device, what, bytes, 'use narrower or fewer layers');
-    this.params = arena.tensor('params', bytes);
-    this.grads = arena.tensor('grads', bytes);
-    this.state = optimizerStateNames(optimizerKind).map((name) => arena.tensor(`optimizer ${name}`, bytes));
+    if (params && params.size < bytes) throw new RangeError(`a parameter buffer of ${params.size} bytes for ${bytes} bytes of parameters`);
+    this.params = params ?? arena.tensor('params', bytes);
+    this.gradBuffer = optimizerKind ? arena.tensor('grads', bytes) : undefined;
+    this.state = optimizerKind ? optimizerStateNames(optimizerKind).map((name) => arena.tensor(`optimizer ${name}`, bytes)) : [];
+  }
+
+  /** f32 [totalElements] */
+  get grads(): GPUBuffer {
+    if (!this.gradBuffer) throw new Error('these parameters are for inference only: they have no gradient buffer');
+    return this.gradBuffer;
   }
 
   private write(buffer: GPUBuffer, values: Float32Array, what: string): void {

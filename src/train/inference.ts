@@ -1,20 +1,16 @@
-// Forward passes outside training: evaluating saved parameters on a labelled set (`eval`), and
-// class probabilities for images the host supplies (`predict`, the demo's drawing canvas).
-import { BufferArena } from '../gpu/arena.ts';
+// Forward passes outside training: evaluating a labelled set (CPU reference), and logits for inputs
+// the host supplies (prediction, the demo's drawing canvas, the report's gallery) on the GPU.
 import { readFloat32 } from '../gpu/buffers.ts';
-import type { GpuContext } from '../gpu/device.ts';
-import { encodeDispatches, KernelCache, type Dispatch } from '../gpu/program.ts';
-import type { ImageSet } from '../data/dataset.ts';
+import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
+import type { Dataset, Features } from '../data/dataset.ts';
 import type { KernelContext } from '../kernels/context.ts';
-import { optimizerConfig } from '../model/optimizer.ts';
-import { classCount, inputSize, type ModelSpec } from '../model/spec.ts';
+import { classCount, inputSize } from '../model/spec.ts';
 import { denseLayers } from '../model/tensors.ts';
-import { ReferenceMlp } from '../reference/mlp.ts';
-import { uploadImageSet } from './gpu-data.ts';
-import { GpuParameters } from './gpu-model.ts';
-import { allocateLayerBuffers, EvalPlan, forwardDispatches, type EvalResult } from './plan.ts';
+import type { ReferenceMlp } from '../reference/mlp.ts';
+import type { GpuParameters } from './gpu-model.ts';
+import { allocateLayerBuffers, forwardDispatches, type EvalResult } from './plan.ts';
 
-/** Row-wise softmax of logits [rows, C], in float64 on the host (a handful of rows). */
+/** Row-wise softmax of logits [rows, C], in float64 on the host. */
 export function softmaxRows(logits: ArrayLike<number>, rows: number, C: number): Float64Array[] {
   return Array.from({ length: rows }, (_, r) => {
     let max = -Infinity;
@@ -25,21 +21,29 @@ export function softmaxRows(logits: ArrayLike<number>, rows: number, C: number):
   });
 }
 
-function kernelContext(gpu: GpuContext, arena: BufferArena, cache = new KernelCache(gpu.device)): KernelContext {
-  return { device: gpu.device, cache, arena, adapterKind: gpu.report.kind };
+/**
+ * Model inputs as f32 [rows, IN]: u8 features scaled by 1/255 (b / 255 in float64, then rounded:
+ * the correctly rounded f32, exactly what the GPU's gather computes), f32 features as they are.
+ */
+export function modelInput(features: Features): Float32Array {
+  if (features instanceof Float32Array) return features;
+  const x = new Float32Array(features.length);
+  for (let i = 0; i < x.length; i++) x[i] = features[i] / 255;
+  return x;
 }
 
 /** Forward-only pass of the CPU reference over a labelled set, in batches. */
-export function evaluateReference(mlp: ReferenceMlp, set: ImageSet, batchSize: number): EvalResult {
+export function evaluateReference(mlp: ReferenceMlp, set: Dataset, batchSize: number): EvalResult {
   const B = Math.min(batchSize, set.count);
   const predictions = new Uint32Array(set.count);
-  const x = new Float64Array(B * set.inputSize);
+  const IN = set.inputSize;
+  const x = new Float32Array(B * IN);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < set.count; start += B) {
     const rows = Math.min(B, set.count - start);
     x.fill(0);
-    for (let i = 0; i < rows * set.inputSize; i++) x[i] = set.images[start * set.inputSize + i] / 255;
+    x.set(modelInput(set.features.subarray(start * IN, (start + rows) * IN)));
     const result = mlp.evaluate(x, set.labels.subarray(start, start + rows), B, rows);
     lossSum += result.lossSum;
     correct += result.correct;
@@ -48,71 +52,42 @@ export function evaluateReference(mlp: ReferenceMlp, set: ImageSet, batchSize: n
   return { loss: lossSum / set.count, correct, count: set.count, accuracy: correct / set.count, predictions };
 }
 
-/** Accuracy, loss and predictions of `params` on `set` (GPU when `gpu` is given, else the CPU reference). */
-export async function evaluateParams(
-  spec: ModelSpec,
-  params: Float32Array,
-  set: ImageSet,
-  batchSize: number,
-  gpu?: GpuContext,
-): Promise<EvalResult> {
-  if (!gpu) return evaluateReference(new ReferenceMlp(spec, optimizerConfig('sgd'), params), set, batchSize);
-  const arena = new BufferArena(gpu.device);
-  try {
-    const model = new GpuParameters(arena, spec, 'sgd');
-    model.writeParams(params);
-    const plan = await EvalPlan.create(kernelContext(gpu, arena), spec, model, uploadImageSet(arena, set), batchSize);
-    return await plan.run();
-  } finally {
-    arena.destroy();
-  }
-}
-
 /**
- * Logits for host-supplied inputs, up to `capacity` rows per call: the input is written with
- * queue.writeBuffer and the forward plan (built once) replayed, so the demo can predict as the
- * user draws.
+ * Logits for host-supplied inputs, up to `capacity` rows per call, from a model's parameters on the
+ * GPU: the input is written with queue.writeBuffer and the forward plan (built once) replayed.
  */
 export class InferencePlan {
   private constructor(
-    private readonly gpu: GpuContext,
-    private readonly arena: BufferArena,
-    readonly model: GpuParameters,
-    private readonly spec: ModelSpec,
+    private readonly ctx: KernelContext,
+    private readonly model: GpuParameters,
     readonly capacity: number,
     private readonly input: GPUBuffer,
     private readonly output: GPUBuffer,
     private readonly dispatches: readonly Dispatch[],
   ) {}
 
-  static async create(gpu: GpuContext, spec: ModelSpec, capacity: number, cache?: KernelCache): Promise<InferencePlan> {
-    const arena = new BufferArena(gpu.device);
-    const ctx = kernelContext(gpu, arena, cache);
-    const model = new GpuParameters(arena, spec, 'sgd');
-    const layers = denseLayers(spec, model.layout);
-    const buffers = allocateLayerBuffers(arena, layers, capacity, false, 'inference');
+  /** Buffers come from ctx.arena (freed with it). */
+  static async create(ctx: KernelContext, model: GpuParameters, capacity: number): Promise<InferencePlan> {
+    const layers = denseLayers(model.spec, model.layout);
+    const buffers = allocateLayerBuffers(ctx.arena, layers, capacity, false, 'inference');
     const dispatches = await forwardDispatches(ctx, model, layers, buffers, { B: capacity, train: false, seed: 0, dropout: 0 });
-    return new InferencePlan(gpu, arena, model, spec, capacity, buffers.x, buffers.a[layers.length - 1], dispatches);
+    return new InferencePlan(ctx, model, capacity, buffers.x, buffers.a[layers.length - 1], dispatches);
   }
 
-  /** x: f32 [rows, IN] in [0, 1]; returns logits [rows, C]. */
+  /** x: f32 [rows, IN] (model inputs: pixels already / 255); returns logits [rows, C]. */
   async logits(x: Float32Array): Promise<Float32Array> {
-    const IN = inputSize(this.spec);
+    const IN = inputSize(this.model.spec);
     const rows = x.length / IN;
     if (!Number.isInteger(rows) || rows < 1 || rows > this.capacity) {
       throw new RangeError(`inference input of ${x.length} values is not 1..${this.capacity} rows of ${IN}`);
     }
-    const { device } = this.gpu;
+    const { device } = this.ctx;
     device.queue.writeBuffer(this.input, 0, x);
     const encoder = device.createCommandEncoder({ label: 'inference' });
     const pass = encoder.beginComputePass({ label: 'inference' });
     encodeDispatches(pass, this.dispatches);
     pass.end();
     device.queue.submit([encoder.finish()]);
-    return readFloat32(device, this.output, 0, rows * classCount(this.spec));
-  }
-
-  destroy(): void {
-    this.arena.destroy();
+    return readFloat32(device, this.output, 0, rows * classCount(this.model.spec));
   }
 }

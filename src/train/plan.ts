@@ -4,7 +4,7 @@
 import type { BufferArena } from '../gpu/arena.ts';
 import { checkStorageBinding } from '../gpu/limits.ts';
 import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
-import { StepParamsRing, type StepParams } from '../gpu/step-params.ts';
+import { StepParamsRing, type StepParams } from '../kernels/step-params.ts';
 import { Readback } from '../gpu/buffers.ts';
 import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
@@ -16,7 +16,7 @@ import { optimizerUpdate } from '../kernels/optimizer.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import { classCount, type ModelSpec } from '../model/spec.ts';
 import { denseLayers, type DenseLayer } from '../model/tensors.ts';
-import type { GpuImageSet } from './gpu-data.ts';
+import type { GpuDataset } from './gpu-data.ts';
 import type { GpuParameters } from './gpu-model.ts';
 
 /** What the loss kernel writes per step (or per evaluation batch): struct { loss_sum: f32, correct: u32 }. */
@@ -156,7 +156,7 @@ export class TrainPlan {
     spec: ModelSpec,
     optimizer: OptimizerConfig,
     model: GpuParameters,
-    data: GpuImageSet,
+    data: GpuDataset,
     options: TrainPlanOptions,
   ): Promise<TrainPlan> {
     const { arena } = ctx;
@@ -183,7 +183,7 @@ export class TrainPlan {
 
     const dispatches: Dispatch[] = [];
     dispatches.push(
-      await gatherBatch(ctx, { images: data.images, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize }),
+      await gatherBatch(ctx, { features: data.features, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize, features: data.featureType }),
     );
     const forward = { B, train: true, seed: options.seed, dropout: spec.dropout, fuseDropout };
     dispatches.push(...(await forwardDispatches(ctx, model, layers, buffers, forward, step)));
@@ -261,6 +261,11 @@ export class TrainPlan {
   clearStatus(): void {
     this.ctx.device.queue.writeBuffer(this.status, 0, new Uint32Array(4));
   }
+
+  /** Frees the readback staging buffer (the arena that built the plan frees the rest). */
+  destroy(): void {
+    this.readback.destroy();
+  }
 }
 
 function recordsFrom(bytes: ArrayBuffer): StepRecords {
@@ -300,7 +305,7 @@ export class EvalPlan {
 
   private constructor(
     private readonly ctx: KernelContext,
-    private readonly data: GpuImageSet,
+    private readonly data: GpuDataset,
     /** One batch: gather, forward, loss (replayed once per batch, each with its own step slot). */
     readonly dispatches: readonly Dispatch[],
     private readonly ring: StepParamsRing,
@@ -310,7 +315,7 @@ export class EvalPlan {
     this.readback = new Readback(ctx.device, `${data.name} evaluation`);
   }
 
-  static async create(ctx: KernelContext, spec: ModelSpec, model: GpuParameters, data: GpuImageSet, batchSize: number): Promise<EvalPlan> {
+  static async create(ctx: KernelContext, spec: ModelSpec, model: GpuParameters, data: GpuDataset, batchSize: number): Promise<EvalPlan> {
     const { arena } = ctx;
     const layers = denseLayers(spec, model.layout);
     const B = evalBatchRows(ctx.device, layers, Math.min(batchSize, data.count));
@@ -333,7 +338,7 @@ export class EvalPlan {
 
     const last = layers[layers.length - 1];
     const dispatches: Dispatch[] = [
-      await gatherBatch(ctx, { images: data.images, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize }),
+      await gatherBatch(ctx, { features: data.features, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize, features: data.featureType }),
       ...(await forwardDispatches(ctx, model, layers, buffers, { B, train: false, seed: 0, dropout: 0 }, step)),
       await lossKernel(spec)(
         ctx,
@@ -371,5 +376,10 @@ export class EvalPlan {
     }
     const count = this.data.count;
     return { loss: loss / count, correct: right, count, accuracy: right / count, predictions: predictions.subarray(0, count) };
+  }
+
+  /** Frees the readback staging buffer (the arena that built the plan frees the rest). */
+  destroy(): void {
+    this.readback.destroy();
   }
 }

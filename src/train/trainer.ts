@@ -10,7 +10,7 @@
 // into 0, an Adam second moment can overflow to +Infinity), and such a checkpoint could not be
 // loaded again. Either way no hook ever receives non-finite values, so the last checkpoint saved
 // stays the last good one.
-import type { StepParams } from '../gpu/step-params.ts';
+import type { StepParams } from '../kernels/step-params.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import { Random } from '../util/random.ts';
 import type { TrainingEngine } from './engine.ts';

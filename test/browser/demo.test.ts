@@ -23,7 +23,7 @@ const CHROMIUM_FLAGS = [...BASE_FLAGS, '--enable-unsafe-webgpu'];
  * images for 2 epochs of batch 64 (63 steps), validated on 1,000. Adam at 0.01 with the default
  * cosine schedule and seed 1.
  */
-const RUN = { hidden: '32', train: '2000', validation: '1000', epochs: '2', batch: '64', lr: '0.01', seed: '1' };
+const RUN = { hidden: '32', trainSubset: '2000', valSplit: '1000', epochs: '2', batchSize: '64', lr: '0.01', seed: '1' };
 /**
  * Validation accuracy after RUN. Measured with the same kernels in Node on lavapipe for seeds 1–5:
  * 90.2–92.4% (seed 1: 92.1%); chance is 10%. 80% leaves room for SwiftShader's different float

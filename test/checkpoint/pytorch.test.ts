@@ -4,15 +4,16 @@
 // reference give PyTorch's logits and predictions on MNIST's test set.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/files.ts';
-import { sliceSamples } from '../../src/data/dataset.ts';
-import { loadIdxDataset } from '../../src/data/files.ts';
+import { openGpu } from '../../src/index.ts';
+import { loadIdxDataset, readModel } from '../../src/node.ts';
 import { optimizerConfig } from '../../src/model/optimizer.ts';
 import { ReferenceMlp } from '../../src/reference/mlp.ts';
-import { evaluateParams, InferencePlan } from '../../src/train/inference.ts';
 import { compareArrays } from '../helpers/compare.ts';
-import { testGpu } from '../helpers/gpu.ts';
+
+const gpu = await openGpu();
+afterAll(() => gpu.close());
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'data', 'fixtures');
 const checkpointPath = join(FIXTURES, 'pytorch_mlp.safetensors');
@@ -38,8 +39,8 @@ const GPU_TOLERANCE = { atol: 2e-5, rtol: 1e-5 };
 const mnist = await loadIdxDataset();
 const checkpoint = await loadCheckpoint(checkpointPath);
 const rows = expected.logits.length;
-const firstRows = sliceSamples(mnist.test, 0, rows, 'test');
-const pixels = firstRows.images.subarray(0, rows * 784);
+const firstRows = mnist.test.slice(0, rows, 'test');
+const pixels = firstRows.features.subarray(0, rows * 784);
 
 describe('a checkpoint written with PyTorch', () => {
   it('loads with its spec and every tensor', () => {
@@ -56,22 +57,23 @@ describe('a checkpoint written with PyTorch', () => {
   });
 
   it("gives PyTorch's logits on the GPU", async () => {
-    const plan = await InferencePlan.create(await testGpu(), checkpoint.spec, rows);
+    const model = await readModel(gpu, checkpointPath);
     try {
-      plan.model.writeParams(checkpoint.params);
-      const logits = await plan.logits(Float32Array.from(pixels, (pixel) => pixel / 255));
+      const { logits } = await model.predict(pixels);
       const { maxAbsDiff } = compareArrays('GPU logits vs PyTorch', logits, expected.logits.flat(), GPU_TOLERANCE, [rows, 10]);
       console.log(`PyTorch fixture: max |GPU − PyTorch| logit difference ${maxAbsDiff.toExponential(2)} over ${rows}×10`);
     } finally {
-      plan.destroy();
+      model.dispose();
     }
   });
 
   it("predicts PyTorch's class for each of the 10,000 test images, on the GPU and the CPU reference", async () => {
-    for (const gpu of [await testGpu(), undefined]) {
-      const result = await evaluateParams(checkpoint.spec, checkpoint.params, mnist.test, 1000, gpu);
+    for (const backend of [gpu, 'cpu'] as const) {
+      const model = await readModel(backend, checkpointPath);
+      const result = await model.evaluate(mnist.test);
+      model.dispose();
       const differing = expected.predictions.flatMap((p, i) => (result.predictions[i] === p ? [] : [i]));
-      expect(differing, `${gpu ? 'GPU' : 'CPU reference'}: images predicted differently from PyTorch`).toEqual([]);
+      expect(differing, `${backend === 'cpu' ? 'CPU reference' : 'GPU'}: images predicted differently from PyTorch`).toEqual([]);
     }
   });
 });

@@ -103,11 +103,11 @@ describe('train → eval → predict', () => {
   it('predicts digits from PNG and PGM files of any size', async () => {
     const { test } = await loadIdxDataset();
     // Test images 0 and 1 are a 7 and a 2: one as an upscaled PNG (dark ink on white), one as a PGM.
-    const seven = test.images.subarray(0, 784);
+    const seven = test.features.subarray(0, 784);
     const big = new Uint8Array(84 * 84);
     for (let y = 0; y < 84; y++) for (let x = 0; x < 84; x++) big[y * 84 + x] = 255 - seven[Math.floor(y / 3) * 28 + Math.floor(x / 3)];
     writeFileSync(join(work, 'seven.png'), encode({ width: 84, height: 84, data: big, channels: 1, depth: 8 }));
-    const two = test.images.subarray(784, 2 * 784);
+    const two = test.features.subarray(784, 2 * 784);
     writeFileSync(join(work, 'two.pgm'), Buffer.concat([Buffer.from('P5\n28 28\n255\n'), Buffer.from(two)]));
     const { code, stdout } = cli('predict', join(run, 'best.safetensors'), join(work, 'seven.png'), join(work, 'two.pgm'), '--json');
     expect(code).toBe(0);

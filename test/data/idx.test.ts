@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { checkSetFitsModel, imageSetFromIdx, splitValidation } from '../../src/data/dataset.ts';
+import { checkFitsModel, Dataset } from '../../src/data/dataset.ts';
 import { defaultDataDir, IDX_FILES, loadIdxDataset, readIdxFile } from '../../src/data/files.ts';
 import { DataError, encodeIdx, parseIdx } from '../../src/data/idx.ts';
 
@@ -35,13 +35,13 @@ describe('IDX parsing', () => {
   it('checks that images and labels agree and fit the model', () => {
     const { images, labels } = tinyDataset(6);
     const sources = { images: 'img', labels: 'lab' };
-    const set = imageSetFromIdx('train', parseIdx(images, 'img'), parseIdx(labels, 'lab'), sources);
+    const set = Dataset.fromIdx('train', parseIdx(images, 'img'), parseIdx(labels, 'lab'), sources);
     expect(set.inputSize).toBe(6);
     const fewer = parseIdx(encodeIdx([5], new Uint8Array(5)), 'lab');
-    expect(() => imageSetFromIdx('train', parseIdx(images, 'img'), fewer, sources)).toThrow(/lab: 5 labels, but img holds 6 images/);
-    expect(() => checkSetFitsModel(set, 784, 10, 'train set')).toThrow(/images have 6 pixels \(3×2\), but the model's input layer expects 784/);
-    expect(() => checkSetFitsModel(set, 6, 3, 'train set')).toThrow(/label 3 at index 3 is out of range for a model with 3 classes/);
-    expect(() => checkSetFitsModel(set, 6, 10, 'train set')).not.toThrow();
+    expect(() => Dataset.fromIdx('train', parseIdx(images, 'img'), fewer, sources)).toThrow(/lab: 5 labels, but img holds 6 images/);
+    expect(() => checkFitsModel(set, 784, 10, 'train set')).toThrow(/images have 6 pixels \(3×2\), but the model's input layer expects 784/);
+    expect(() => checkFitsModel(set, 6, 3, 'train set')).toThrow(/label 3 at index 3 is out of range for a model with 3 classes/);
+    expect(() => checkFitsModel(set, 6, 10, 'train set')).not.toThrow();
   });
 });
 
@@ -54,7 +54,7 @@ describe('IDX files', () => {
     writeFileSync(join(dir, 't10k-images.idx3-ubyte'), images);
     writeFileSync(join(dir, IDX_FILES.testLabels), labels);
     const dataset = await loadIdxDataset(dir);
-    expect([...dataset.train.images]).toEqual([...pixels]);
+    expect([...dataset.train.features]).toEqual([...pixels]);
     expect(dataset.test.count).toBe(7);
 
     const broken = join(dir, 'broken.gz');
@@ -78,19 +78,19 @@ describe('IDX files', () => {
 
 describe('validation split', () => {
   const { images, labels } = tinyDataset(10);
-  const set = imageSetFromIdx('train', parseIdx(images, 'i'), parseIdx(labels, 'l'), { images: 'i', labels: 'l' });
+  const set = Dataset.fromIdx('train', parseIdx(images, 'i'), parseIdx(labels, 'l'), { images: 'i', labels: 'l' });
 
   it('holds out the last samples by default', () => {
-    const { train, validation } = splitValidation(set, { validation: 3 });
+    const { train, validation } = set.split(3);
     expect(train.count).toBe(7);
-    expect([...validation.labels]).toEqual([7, 8, 9]);
+    expect([...validation!.labels]).toEqual([7, 8, 9]);
   });
 
   it('shuffles by seed when asked, keeping every sample exactly once', () => {
-    const a = splitValidation(set, { validation: 4, shuffleSeed: 1 });
-    const b = splitValidation(set, { validation: 4, shuffleSeed: 1 });
-    expect([...a.validation.labels]).toEqual([...b.validation.labels]);
-    expect([...a.train.labels, ...a.validation.labels].sort()).toEqual([...set.labels].sort());
-    expect(() => splitValidation(set, { validation: 10 })).toThrow(/integer in \[0, 9\]/);
+    const a = set.split(4, { seed: 1 });
+    const b = set.split(0.4, { seed: 1 });
+    expect(b).toBe(a); // the same split, made once
+    expect([...a.train.labels, ...a.validation!.labels].sort()).toEqual([...set.labels].sort());
+    expect(() => set.split(10)).toThrow(/a number of samples in \[0, 9\]/);
   });
 });

@@ -191,7 +191,7 @@ describe('preprocessDigit: size and position', () => {
   it('scales pixel-replicated MNIST digits back exactly (area averaging), wherever they sit', async () => {
     const { test } = await loadIdxDataset();
     for (let n = 0; n < 50; n++) {
-      const digit = test.images.subarray(n * 784, (n + 1) * 784);
+      const digit = test.features.subarray(n * 784, (n + 1) * 784);
       const expected = preprocessDigit({ width: 28, height: 28, pixels: Float32Array.from(digit, (v) => v / 255) });
       const big = replicate(digit, 28, 28, 3 + (n % 3));
       // On a larger black canvas, off centre.
@@ -217,7 +217,7 @@ describe('preprocessDigit on MNIST itself', () => {
     let withinOne = 0;
     let totalDifference = 0;
     for (let n = 0; n < test.count; n++) {
-      const digit = test.images.subarray(n * 784, (n + 1) * 784);
+      const digit = test.features.subarray(n * 784, (n + 1) * 784);
       const out = preprocessDigit({ width: 28, height: 28, pixels: Float32Array.from(digit, (v) => v / 255) });
       const max = maxDifference(out, digit);
       if (max === 0) identical++;

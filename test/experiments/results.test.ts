@@ -4,20 +4,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configFromFlags } from '../../src/cli/train-options.ts';
-import { trainingFlags } from '../../src/experiments/flags.ts';
+import { resolveConfig } from '../../src/index.ts';
 import { recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from '../../src/experiments/results.ts';
 import { DefinitionError, jsonDifferences, pinDefinition } from '../../src/experiments/runner.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-results-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function record(name: string, args: string[], result: Partial<RunRecord>): RunRecord {
+function record(name: string, options: Record<string, unknown>, result: Partial<RunRecord>): RunRecord {
   return {
     name,
     role: 'trial',
     label: name,
-    config: configFromFlags(trainingFlags(['--epochs', '5', ...args])),
+    config: resolveConfig({ epochs: 5 }, options),
     status: 'completed',
     epochs: 5,
     bestEpoch: 5,
@@ -34,11 +33,11 @@ function record(name: string, args: string[], result: Partial<RunRecord>): RunRe
 }
 
 const records = [
-  record('a', ['--lr', '0.1'], { valAccuracy: 0.95, valLoss: 0.2, bestEpoch: 3 }),
-  record('b', ['--lr', '0.01'], { valAccuracy: 0.97, valLoss: 0.1, bestEpoch: 5 }),
-  record('c', ['--lr', '1'], { status: 'diverged', epochs: 2, bestEpoch: null }),
-  record('d', ['--lr', '0.03'], { valAccuracy: 0.95, valLoss: 0.25, bestEpoch: 4 }),
-  record('e', ['--lr', '0.003'], { valAccuracy: 0.96, valLoss: 0.15, bestEpoch: 2 }),
+  record('a', { lr: '0.1' }, { valAccuracy: 0.95, valLoss: 0.2, bestEpoch: 3 }),
+  record('b', { lr: '0.01' }, { valAccuracy: 0.97, valLoss: 0.1, bestEpoch: 5 }),
+  record('c', { lr: '1' }, { status: 'diverged', epochs: 2, bestEpoch: null }),
+  record('d', { lr: '0.03' }, { valAccuracy: 0.95, valLoss: 0.25, bestEpoch: 4 }),
+  record('e', { lr: '0.003' }, { valAccuracy: 0.96, valLoss: 0.15, bestEpoch: 2 }),
 ];
 
 describe('the results table', () => {
@@ -66,8 +65,8 @@ describe('the results table', () => {
 
   it('adds the test column when runs were tested, and leaves out columns that do not vary', () => {
     const tested = [
-      record('mlp', ['--layers', '784,64,10'], { role: 'run', valAccuracy: 0.97, testAccuracy: 0.968 }),
-      record('baseline-784-10', ['--layers', '784,10'], { role: 'baseline', label: 'logistic regression 784-10', valAccuracy: 0.92, testAccuracy: 0.921 }),
+      record('mlp', { layers: '784,64,10' }, { role: 'run', valAccuracy: 0.97, testAccuracy: 0.968 }),
+      record('baseline-784-10', { layers: '784,10' }, { role: 'baseline', label: 'logistic regression 784-10', valAccuracy: 0.92, testAccuracy: 0.921 }),
     ];
     const table = resultTable(tested);
     expect(table.columns).toEqual(['#', 'run', 'layers', 'peak epoch', 'val acc', 'val loss', 'test acc', 's/epoch']);
@@ -84,7 +83,7 @@ describe('the results table', () => {
     const row = Object.fromEntries(csv[1].split(',').map((v, i) => [header[i], v]));
     expect(row).toMatchObject({ rank: '1', name: 'b', lr: '0.01', best_epoch: '5', val_accuracy: '0.97', test_accuracy: '', status: 'completed' });
     // A label with a comma is quoted.
-    expect(recordsCsv([record('x', [], { label: 'hidden=1, lr=2' })]).split('\n')[1]).toContain('"hidden=1, lr=2"');
+    expect(recordsCsv([record('x', {}, { label: 'hidden=1, lr=2' })]).split('\n')[1]).toContain('"hidden=1, lr=2"');
   });
 });
 

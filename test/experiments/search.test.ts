@@ -6,29 +6,26 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareData, type PreparedData } from '../../src/cli/data.ts';
-import type { Reporter } from '../../src/cli/progress.ts';
-import { trainingFlags } from '../../src/experiments/flags.ts';
+import { comparisonWriter, reportWriter } from '../../src/cli/report-command.ts';
 import { DefinitionError } from '../../src/experiments/runner.ts';
 import { runSearch, type SearchOptions, type SearchResult, type SearchSpec } from '../../src/experiments/search.ts';
 import { parseAxis } from '../../src/experiments/space.ts';
-import { GpuWorkspace } from '../../src/experiments/workspace.ts';
-import type { TrainConfig } from '../../src/train/config.ts';
-import type { EpochRecord, ProgressEvent } from '../../src/train/trainer.ts';
+import { openGpu, type EpochRecord, type Gpu, type ProgressEvent, type TrainConfig } from '../../src/index.ts';
+import { prepareData, type Reporter, type RunData } from '../../src/node.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-search-'));
-let workspace: GpuWorkspace;
+let gpu: Gpu;
 beforeAll(async () => {
-  workspace = await GpuWorkspace.open();
+  gpu = await openGpu();
 });
 afterAll(() => {
-  workspace?.close();
+  gpu?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 // 600 training images at batch 50: 12 steps per epoch; 1,000 validation images.
 const spec: SearchSpec = {
-  base: trainingFlags(['--layers', '784,16,10', '--train-subset', '600', '--val-split', '1000', '--batch-size', '50', '--epochs', '3', '--dropout', '0']),
+  base: { layers: [784, 16, 10], trainSubset: 600, valSplit: 1000, batchSize: 50, epochs: 3, dropout: 0 },
   axes: [parseAxis('lr=0.01,0.001'), parseAxis('hidden=16,24-12')],
   mode: 'grid',
 };
@@ -47,7 +44,9 @@ function recordingReporter(messages: string[], onProgress?: (event: ProgressEven
 function options(dir: string, events: string[], extra: Partial<SearchOptions> = {}): SearchOptions {
   return {
     dir,
-    workspace,
+    gpu,
+    writeReport: reportWriter(),
+    writeComparison: comparisonWriter(),
     log: (line) => events.push(line),
     reporter: () => recordingReporter(events),
     command: ['search', '(test)'],
@@ -56,10 +55,10 @@ function options(dir: string, events: string[], extra: Partial<SearchOptions> = 
 }
 
 /** prepareData, with the test set behind a getter that notes every read in `events`. */
-function watchedData(events: string[]): (config: TrainConfig) => Promise<PreparedData> {
+function watchedData(events: string[]): (config: TrainConfig) => Promise<RunData> {
   return async (config) => {
-    const data = await prepareData(config);
-    const watched = { dir: data.dir, train: data.train, validation: data.validation } as PreparedData;
+    const data = await prepareData({ dir: null }, config);
+    const watched = { description: data.description, train: data.train, validation: data.validation } as RunData;
     Object.defineProperty(watched, 'test', {
       enumerable: true,
       get: () => {
@@ -144,7 +143,9 @@ describe('grid search', () => {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     expect(readFileSync(join(dir, 'final', 'report.html'), 'utf8')).toMatch(/id="baseline" data-state="found"/);
-    expect(result.tally).toMatchObject({ trained: 6, skipped: 0, uploads: 2 });
+    // Each set is uploaded once however many runs use it: the selection's training and validation
+    // sets, then the final split's training and test sets.
+    expect(result.tally).toMatchObject({ trained: 6, skipped: 0, uploads: 4 });
   });
 
   it('refuses a changed search in the same directory, training nothing', async () => {

@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configFromFlags } from '../../src/cli/train-options.ts';
-import { argsFromObject, trainingFlags } from '../../src/experiments/flags.ts';
+import { resolveConfig } from '../../src/index.ts';
 import { readSearchFile } from '../../src/experiments/search-file.ts';
 import { applyPoint, gridPoints, parseAxis, pointLabel, pointSlug, randomPoints, type Axis } from '../../src/experiments/space.ts';
 
@@ -34,7 +33,7 @@ describe('--grid KEY=VALUES', () => {
     ['lr=0,0.1', /lr: expected a positive number, found 0/],
     ['dropout=0.2,1', /dropout: expected a rate in \[0, 1\), found 1/],
     ['batch-size=32,0.5', /expected an integer/],
-    ['optimizer=adam,lion', /optimizer: expected one of sgd, momentum, nesterov, adagrad, adam, adamw, found lion/],
+    ['optimizer=adam,lion', /optimizer: expected one of sgd, momentum, nesterov, adagrad, adam, adamw, found "lion"/],
     ['hidden=256,128x64', /expected hidden widths joined by '-'/],
     ['lr=0.1,0.1', /lr: 0.1 is listed twice/],
     ['hidden=32..64', /hidden: takes listed values only/],
@@ -104,27 +103,28 @@ describe('random search', () => {
   });
 });
 
-describe('points as training flags', () => {
-  it('replaces exactly the flags the point names; hidden keeps the input and output widths', () => {
-    const base = trainingFlags(['--layers', '784,300,10', '--epochs', '3']);
-    const flags = applyPoint(base, { hidden: [64, 32], 'weight-decay': 1e-4, optimizer: 'momentum', init: 'normal:0.01' });
-    const config = configFromFlags(flags);
+describe('points as training options', () => {
+  it('replaces exactly the options the point names; hidden keeps the input and output widths', () => {
+    const base = { layers: [784, 300, 10], epochs: 3 };
+    const options = applyPoint(base, { hidden: [64, 32], 'weight-decay': 1e-4, optimizer: 'momentum', init: 'normal:0.01' });
+    const config = resolveConfig(options);
     expect(config.spec.layers).toEqual([784, 64, 32, 10]);
     expect(config.optimizer.kind).toBe('momentum');
     expect(config.optimizer.weightDecay).toBe(1e-4);
     expect(config.init).toEqual({ kind: 'normal', std: 0.01 });
     expect(config.epochs).toBe(3);
-    expect(config.lr).toBe(configFromFlags(base).lr);
-    expect(configFromFlags(applyPoint(base, { hidden: [] })).spec.layers).toEqual([784, 10]);
+    expect(config.lr).toBe(resolveConfig(base).lr);
+    expect(resolveConfig(applyPoint(base, { hidden: [] })).spec.layers).toEqual([784, 10]);
   });
 
-  it('parses flags from objects as the command line does', () => {
-    const flags = trainingFlags(argsFromObject({ layers: [784, 100, 10], 'batch-size': 32, valShuffle: true, lr: 0.5 }));
-    expect(flags.layers).toEqual([784, 100, 10]);
-    expect(flags.batchSize).toBe(32);
-    expect(flags.valShuffle).toBe(true);
-    expect(flags.lr).toBe(0.5);
-    expect(() => trainingFlags(['--lr', 'fast'])).toThrow(/expected a number, found "fast"/);
+  it('reads options from objects as the command line does: camel or kebab case, values typed or as text', () => {
+    const config = resolveConfig({ layers: '784,100,10', 'batch-size': 32, valShuffle: true, lr: '0.5' });
+    expect(config.spec.layers).toEqual([784, 100, 10]);
+    expect(config.batchSize).toBe(32);
+    expect(config.validationShuffle).toBe(true);
+    expect(config.lr).toBe(0.5);
+    expect(() => resolveConfig({ lr: 'fast' })).toThrow(/option lr: expected a number, found "fast"/);
+    expect(() => resolveConfig({ 'learning-rate': 0.1 })).toThrow(/unknown option "learning-rate"; the training options are: layers, activation/);
   });
 });
 

@@ -7,16 +7,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reporter } from '../../src/cli/progress.ts';
 import { defaultStudyDir, planStudy, runStudy, STUDIES, studyPreset, type StudyOptions, type StudyResult } from '../../src/experiments/studies.ts';
-import { GpuWorkspace } from '../../src/experiments/workspace.ts';
-import { splitDifferences } from '../../src/report/run-files.ts';
+import { comparisonWriter, reportWriter } from '../../src/cli/report-command.ts';
+import { openGpu, type Gpu } from '../../src/index.ts';
+import { splitDifferences } from '../../src/node.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-study-'));
-let workspace: GpuWorkspace;
+let gpu: Gpu;
 beforeAll(async () => {
-  workspace = await GpuWorkspace.open();
+  gpu = await openGpu();
 });
 afterAll(() => {
-  workspace?.close();
+  gpu?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -61,7 +62,7 @@ describe('study presets', () => {
 describe('study activations, 1 epoch on 300 images', () => {
   const dir = join(work, 'activations');
   const log: string[] = [];
-  const options = (): StudyOptions => ({ dir, epochs: 1, trainSubset: 300, workspace, log: (line) => log.push(line), reporter: () => silent, command: ['study', 'activations', '(test)'] });
+  const options = (): StudyOptions => ({ dir, epochs: 1, trainSubset: 300, gpu, writeReport: reportWriter(), writeComparison: comparisonWriter(), log: (line) => log.push(line), reporter: () => silent, command: ['study', 'activations', '(test)'] });
   let result: StudyResult;
 
   // Compiles the sigmoid, tanh and ReLU pipelines (tens of seconds on lavapipe with a cold shader cache).
@@ -94,7 +95,8 @@ describe('study activations, 1 epoch on 300 images', () => {
     expect(comparison).toMatch(/<h1>Activations: sigmoid vs tanh vs ReLU<\/h1>/);
     expect(comparison.match(/<tr[^>]*data-baseline="true"/g)).toHaveLength(1);
     expect(readdirSync(join(dir, 'figures')).sort()).toEqual(['comparison-test-accuracy.png', 'comparison-validation-loss.png', 'comparison-validation.png']);
-    expect(result.tally).toMatchObject({ trained: 4, skipped: 0, uploads: 1 });
+    // One split for every run: its training, validation and test sets, each uploaded once.
+    expect(result.tally).toMatchObject({ trained: 4, skipped: 0, uploads: 3 });
   });
 
   it('skips every finished run when run again, writing only a report that is missing', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers.ts';
-import { StepParamsRing } from '../../src/gpu/step-params.ts';
+import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { dropoutBackward, dropoutForward, type DropoutDims } from '../../src/kernels/dropout.ts';
 import * as reference from '../../src/reference/dropout.ts';
 import { compareArrays } from '../helpers/compare.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFloat32, readUint32 } from '../../src/gpu/buffers.ts';
-import { StepParamsRing } from '../../src/gpu/step-params.ts';
+import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { gatherBatch } from '../../src/kernels/gather.ts';
 import * as reference from '../../src/reference/gather.ts';
 import { Random } from '../../src/util/random.ts';
@@ -17,6 +17,12 @@ interface Case {
   variant?: 'cpu' | 'gpu';
 }
 
+/** f32 features (a table): seeded values of either sign and many magnitudes, NaN-free. */
+function datasetValues(N: number, IN: number): Float32Array {
+  const rng = new Random(7, 'values');
+  return Float32Array.from({ length: N * IN }, () => rng.uniform(-5, 5) * 10 ** Math.floor(rng.uniform(-4, 4)));
+}
+
 /** Dataset bytes: every value 0..255 appears (the first 256 bytes), the rest seeded. */
 function datasetImages(N: number, IN: number): Uint8Array {
   const rng = new Random(7, 'images');
@@ -25,7 +31,7 @@ function datasetImages(N: number, IN: number): Uint8Array {
   return images;
 }
 
-async function runGather(c: Case, images: Uint8Array, labels: Uint32Array, indices: Uint32Array) {
+async function runGather(c: Case, features: Uint8Array | Float32Array, labels: Uint32Array, indices: Uint32Array) {
   const ctx = await testKernelContext(c.variant ?? 'cpu');
   const { device } = ctx;
   const ring = new StepParamsRing(device, 1);
@@ -38,14 +44,14 @@ async function runGather(c: Case, images: Uint8Array, labels: Uint32Array, indic
   const dispatch = await gatherBatch(
     ctx,
     {
-      images: ctx.arena.tensorWithData('images', images), // padded to 4 bytes by the buffer helper
+      features: ctx.arena.tensorWithData('features', features), // u8: padded to 4 bytes by the buffer helper
       labels: ctx.arena.tensorWithData('labels', labels),
       indices: ctx.arena.tensorWithData('indices', indices),
       x,
       y,
       step: ring.buffer,
     },
-    { B: c.B, IN: c.IN },
+    { B: c.B, IN: c.IN, features: features instanceof Uint8Array ? 'u8' : 'f32' },
   );
   await runDispatches(device, [dispatch]);
   const result = { x: await readFloat32(device, x), y: await readUint32(device, y) };
@@ -71,7 +77,7 @@ const CASES: Case[] = [
   { N: 1500, IN: 784, B: 1400, batchStart: 50, rows: 1400, variant: 'gpu' },
 ];
 
-describe('gatherBatch', () => {
+describe('gatherBatch, u8 features', () => {
   for (const c of CASES) {
     it(`N=${c.N}, IN=${c.IN}, B=${c.B}, rows ${c.batchStart}..${c.batchStart + c.rows}, ${c.variant ?? 'cpu'} variant`, async () => {
       const images = datasetImages(c.N, c.IN);
@@ -95,4 +101,19 @@ describe('gatherBatch', () => {
     expect(firstMismatch(gpu.x, expected)).toBe('none');
     expect(gpu.y[0]).toBe(4);
   });
+});
+
+describe('gatherBatch, f32 features', () => {
+  for (const c of CASES) {
+    it(`N=${c.N}, IN=${c.IN}, B=${c.B}, rows ${c.batchStart}..${c.batchStart + c.rows}, ${c.variant ?? 'cpu'} variant`, async () => {
+      const values = datasetValues(c.N, c.IN);
+      const labels = randomLabels(c.N, 50, `labels ${c.N}`);
+      const indices = new Random(7, 'permutation', c.N).permutation(c.N);
+      const gpu = await runGather(c, values, labels, indices);
+      const ref = reference.gatherBatch(values, labels, indices, c.batchStart, c.rows, c.B, c.IN);
+      // Exact: a copy.
+      expect(firstMismatch(gpu.x, Float32Array.from(ref.x)), 'x').toBe('none');
+      expect(firstMismatch(gpu.y, ref.y), 'y').toBe('none');
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readBuffer, readFloat32, readUint32 } from '../../src/gpu/buffers.ts';
-import { StepParamsRing } from '../../src/gpu/step-params.ts';
+import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { LOSS_RECORD_BYTES, lossBatch } from '../../src/kernels/loss.ts';
 import type { Loss } from '../../src/model/spec.ts';
 import { lossFor } from '../../src/reference/loss.ts';

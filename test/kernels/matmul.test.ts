@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { elementView } from '../../src/gpu/arena.ts';
 import { readFloat32 } from '../../src/gpu/buffers.ts';
 import type { Dispatch } from '../../src/gpu/program.ts';
-import { StepParamsRing } from '../../src/gpu/step-params.ts';
+import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import {
   defaultMatmulVariant,
   MATMUL_VARIANTS,

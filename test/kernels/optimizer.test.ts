@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { elementView } from '../../src/gpu/arena.ts';
 import { readFloat32 } from '../../src/gpu/buffers.ts';
 import { encodeDispatches, type Dispatch } from '../../src/gpu/program.ts';
-import { StepParamsRing } from '../../src/gpu/step-params.ts';
+import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { optimizerUpdate } from '../../src/kernels/optimizer.ts';
 import { OPTIMIZERS, optimizerConfig, optimizerStateSlots, type OptimizerConfig } from '../../src/model/optimizer.ts';
 import * as reference from '../../src/reference/optimizer.ts';

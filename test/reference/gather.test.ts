@@ -25,6 +25,13 @@ describe('gather reference', () => {
     expect(Array.from(y)).toEqual([101, 102, 0]);
   });
 
+  it('takes f32 features as they are', () => {
+    const values = Float32Array.from(images, (b) => b - 100.5);
+    const { x, y } = gatherBatch(values, labels, indices, 0, 2, 3, IN);
+    expect(Array.from(x)).toEqual([-70.5, -69.5, 151.5, -100.5, -99.5, 154.5, 0, 0, 0]);
+    expect(Array.from(y)).toEqual([103, 100, 0]);
+  });
+
   it('rejects rows past the end of the permutation', () => {
     expect(() => gatherBatch(images, labels, indices, 3, 3, 3, IN)).toThrow(/exceed/);
   });

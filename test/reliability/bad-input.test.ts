@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCheckpoint } from '../../src/checkpoint/checkpoint.ts';
-import { sliceSamples, type ImageSet } from '../../src/data/dataset.ts';
+import { type Dataset } from '../../src/data/dataset.ts';
 import { IDX_FILES, loadIdxDataset } from '../../src/data/files.ts';
 import { encodeIdx } from '../../src/data/idx.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
@@ -20,8 +20,8 @@ const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-bad-input-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const mnist = await loadIdxDataset();
-const train = sliceSamples(mnist.train, 0, 700, 'train');
-const test = sliceSamples(mnist.test, 0, 200, 'test');
+const train = mnist.train.slice(0, 700, 'train');
+const test = mnist.test.slice(0, 200, 'test');
 const spec: ModelSpec = { layers: [784, 32, 10], activation: 'relu', loss: 'ce', dropout: 0 };
 const validCheckpoint = encodeCheckpoint({ spec, params: initialParams(spec, { kind: 'he' }, 1), version: 'test' });
 
@@ -39,8 +39,8 @@ function dataset(name: string, replace: Record<string, Uint8Array | undefined>):
   return dir;
 }
 
-const imagesOf = (set: ImageSet, dims: number[] = [set.count, 28, 28]) => encodeIdx(dims, set.images.subarray(0, dims.reduce((a, b) => a * b, 1)));
-const labelsOf = (labels: Uint8Array) => encodeIdx([labels.length], labels);
+const imagesOf = (set: Dataset<Uint8Array>, dims: number[] = [set.count, 28, 28]) => encodeIdx(dims, set.features.subarray(0, dims.reduce((a, b) => a * b, 1)));
+const labelsOf = (labels: ArrayLike<number>) => encodeIdx([labels.length], Uint8Array.from(labels));
 
 function checkpoint(name: string, bytes: Uint8Array): string {
   mkdirSync(at('checkpoints'), { recursive: true });
@@ -142,13 +142,13 @@ const CASES: Case[] = [
   },
   {
     input: 'IDX: training and test images of different sizes',
-    args: () => trainOn(dataset('mixed', { testImages: encodeIdx([200, 27, 27], test.images.subarray(0, 200 * 729)) })),
+    args: () => trainOn(dataset('mixed', { testImages: encodeIdx([200, 27, 27], test.features.subarray(0, 200 * 729)) })),
     code: 1,
     says: [`${at('data', 'mixed')}: training images are 28×28 but test images are 27×27`],
   },
   {
     input: 'IDX: labels with two dimensions',
-    args: () => trainOn(dataset('rank', { trainLabels: encodeIdx([700, 1], train.labels) })),
+    args: () => trainOn(dataset('rank', { trainLabels: encodeIdx([700, 1], Uint8Array.from(train.labels)) })),
     code: 1,
     says: [`${file('rank', 'trainLabels')}: labels must have 1 dimension ([N]), found 2 (700×1)`],
   },
@@ -180,7 +180,7 @@ const CASES: Case[] = [
     input: 'IDX: a validation split as large as the training file',
     args: () => ['train', '--data-dir', ok(), '--val-split', '700', '--run-dir', at('runs', 'new')],
     code: 1,
-    says: ['validation split of 700 samples must be an integer in [0, 699] for a training file of 700'],
+    says: ['a validation split of 700 must be a fraction in (0, 1) or a number of samples in [0, 699] (the set holds 700)'],
   },
 
   // ---- checkpoints (eval reads them; --resume below) ----
@@ -305,7 +305,7 @@ const CASES: Case[] = [
     input: 'resume: a checkpoint that is not resumable (weights only)',
     args: () => ['train', '--resume', unfinishedRun('weights-only', (path) => writeFileSync(path, validCheckpoint))],
     code: 1,
-    says: [/runs\/weights-only\/last\.safetensors: not a resumable checkpoint \(no trainer state in its metadata\)/],
+    says: [/runs\/weights-only\/last\.safetensors: not a resumable checkpoint \(no optimizer and trainer state in it\)/],
   },
   {
     input: 'resume: a finished run',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/files.ts';
-import { sliceSamples } from '../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { openGpu } from '../../src/gpu/device.ts';
 import { initialParams } from '../../src/model/init.ts';
@@ -24,7 +24,7 @@ const mnist = await loadIdxDataset();
 
 describe('through the CLI', () => {
   // 600 training images at batch 32: 19 steps per epoch.
-  const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 700, 'train'), sliceSamples(mnist.test, 0, 200, 'test'));
+  const data = writeIdxDataset(join(work, 'data'), mnist.train.slice(0, 700, 'train'), mnist.test.slice(0, 200, 'test'));
   const args = ['train', '--data-dir', data, '--val-split', '100', '--layers', '784,32,10', '--batch-size', '32', '--epochs', '3', '--no-report'];
   const LOSE = { WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS: '30' };
 
@@ -63,7 +63,7 @@ describe('in the trainer', () => {
   it('raises DeviceLostError when the device is destroyed mid-epoch, from the next call to the engine', async () => {
     // A device of its own: this test destroys it.
     const gpu = await openGpu();
-    const session = new GpuSession(gpu, { train: sliceSamples(mnist.train, 0, 640, 'train') });
+    const session = new GpuSession(gpu, { train: mnist.train.slice(0, 640, 'train') });
     const spec: ModelSpec = { layers: [784, 16, 10], activation: 'relu', loss: 'ce', dropout: 0 };
     const engine = await createGpuEngine(session, spec, optimizerConfig('adam'), { batchSize: 32, stepsPerSubmit: 4, seed: 1, evalBatchSize: 640 });
     engine.writeParams(initialParams(spec, { kind: 'he' }, 1));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/files.ts';
-import { sliceSamples } from '../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { initialParams } from '../../src/model/init.ts';
 import { optimizerConfig, type OptimizerConfig } from '../../src/model/optimizer.ts';
@@ -23,8 +23,8 @@ const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-divergence-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const mnist = await loadIdxDataset();
-const train = sliceSamples(mnist.train, 0, 600, 'train');
-const test = sliceSamples(mnist.test, 0, 200, 'test');
+const train = mnist.train.slice(0, 600, 'train');
+const test = mnist.test.slice(0, 200, 'test');
 
 // A linear model under squared error and plain SGD: with lr above 2/λmax of the inputs' second
 // moment the error grows geometrically, so it overflows a few epochs in (measured: epoch 6, step 8),
@@ -32,7 +32,7 @@ const test = sliceSamples(mnist.test, 0, 200, 'test');
 const DIVERGING = ['--layers', '784,10', '--loss', 'mse', '--optimizer', 'sgd', '--schedule', 'constant', '--lr', '0.08', '--batch-size', '50'];
 
 describe('through the CLI', () => {
-  const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 700, 'train'), test);
+  const data = writeIdxDataset(join(work, 'data'), mnist.train.slice(0, 700, 'train'), test);
   const common = ['train', '--data-dir', data, '--val-split', '100', '--no-report', ...DIVERGING];
 
   it('stops with the epoch, the step and a lower learning rate, exit 1, the last good checkpoint byte-for-byte intact', async () => {

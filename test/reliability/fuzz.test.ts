@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, METADATA, type Checkpoint } from '../../src/checkpoint/checkpoint.ts';
 import { CheckpointError, decodeSafetensors } from '../../src/checkpoint/safetensors.ts';
-import { checkSetFitsModel, imageSetFromIdx } from '../../src/data/dataset.ts';
+import { checkFitsModel, Dataset } from '../../src/data/dataset.ts';
 import { readIdxFile } from '../../src/data/files.ts';
 import { DataError, encodeIdx, parseIdx } from '../../src/data/idx.ts';
 import { ACTIVATIONS, LOSSES, type ModelSpec } from '../../src/model/spec.ts';
@@ -133,18 +133,18 @@ const idxHeaderRewrite = fc.oneof(
 );
 const idxMutations = fc.array(fc.oneof(...byteMutations, idxHeaderRewrite, idxHeaderRewrite), { minLength: 1, maxLength: 4 });
 
-describe('IDX parser (parseIdx, imageSetFromIdx, checkSetFitsModel)', () => {
+describe('IDX parser (parseIdx, imageSetFromIdx, checkFitsModel)', () => {
   it('parses or rejects with DataError every mutated images/labels pair, allocating nothing from header sizes', () => {
     fc.assert(
       fc.property(idxPair, idxMutations, fc.boolean(), (pair, mutations, mutateImages) => {
         const images = mutateImages ? mutate(pair.images, mutations) : pair.images;
         const labels = mutateImages ? pair.labels : mutate(pair.labels, mutations);
         const outcome = expectParsedOrRejected(() => {
-          const set = imageSetFromIdx('train', parseIdx(images, 'images'), parseIdx(labels, 'labels'), { images: 'images', labels: 'labels' });
+          const set = Dataset.fromIdx('train', parseIdx(images, 'images'), parseIdx(labels, 'labels'), { images: 'images', labels: 'labels' });
           // What a parsed set claims is backed by the bytes: it is a view, nothing was allocated for it.
-          expect(set.images.length).toBe(set.count * set.inputSize);
-          expect(set.images.buffer).toBe(images.buffer);
-          checkSetFitsModel(set, set.inputSize, 10, 'train');
+          expect(set.features.length).toBe(set.count * set.inputSize);
+          expect(set.features.buffer).toBe(images.buffer);
+          checkFitsModel(set, set.inputSize, 10, 'train');
         }, DataError);
         count('idx', outcome);
       }),

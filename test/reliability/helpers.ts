@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.ts';
-import type { ImageSet } from '../../src/data/dataset.ts';
+import type { Dataset } from '../../src/data/dataset.ts';
 import { IDX_FILES } from '../../src/data/files.ts';
 import { encodeIdx } from '../../src/data/idx.ts';
 
@@ -72,14 +72,14 @@ export class CliProcess {
 }
 
 /** Writes an IDX dataset directory holding `train` and `test` under the standard file names. */
-export function writeIdxDataset(dir: string, train: ImageSet, test: ImageSet): string {
+export function writeIdxDataset(dir: string, train: Dataset<Uint8Array>, test: Dataset<Uint8Array>): string {
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, set: ImageSet) => {
+  const write = (name: string, set: Dataset<Uint8Array>) => {
     const images = name === 'train' ? IDX_FILES.trainImages : IDX_FILES.testImages;
     const labels = name === 'train' ? IDX_FILES.trainLabels : IDX_FILES.testLabels;
     const dims = set.height === 1 ? [set.count, set.width] : [set.count, set.height, set.width];
-    writeFileSync(join(dir, images), encodeIdx(dims, set.images.subarray(0, set.count * set.inputSize)));
-    writeFileSync(join(dir, labels), encodeIdx([set.count], set.labels.subarray(0, set.count)));
+    writeFileSync(join(dir, images), encodeIdx(dims, set.features.subarray(0, set.count * set.inputSize)));
+    writeFileSync(join(dir, labels), encodeIdx([set.count], Uint8Array.from(set.labels)));
   };
   write('train', train);
   write('test', test);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, removeStaleTempFiles } from '../../src/checkpoint/files.ts';
-import { sliceSamples } from '../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { Random } from '../../src/util/random.ts';
 import { cli, CliProcess, ourStderr, tensorBytes, writeIdxDataset } from './helpers.ts';
@@ -16,7 +16,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const mnist = await loadIdxDataset();
 // 2,000 training images at batch 20: 100 steps per epoch, so a signal lands mid-epoch.
-const data = writeIdxDataset(join(work, 'data'), sliceSamples(mnist.train, 0, 2400, 'train'), sliceSamples(mnist.test, 0, 300, 'test'));
+const data = writeIdxDataset(join(work, 'data'), mnist.train.slice(0, 2400, 'train'), mnist.test.slice(0, 300, 'test'));
 // Dropout (masks seeded by step) and Adam (bias corrections by step) make any off-by-one step show.
 const training = ['train', '--data-dir', data, '--val-split', '400', '--layers', '784,48,10', '--dropout', '0.2', '--batch-size', '20', '--seed', '5', '--no-report'];
 

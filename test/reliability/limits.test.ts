@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sliceSamples, type ImageSet } from '../../src/data/dataset.ts';
+import { Dataset } from '../../src/data/dataset.ts';
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { BufferArena } from '../../src/gpu/arena.ts';
 import { openGpu } from '../../src/gpu/device.ts';
@@ -14,7 +14,7 @@ import { initialParams } from '../../src/model/init.ts';
 import { optimizerConfig } from '../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { denseLayers } from '../../src/model/tensors.ts';
-import { uploadImageSet } from '../../src/train/gpu-data.ts';
+import { uploadDataset } from '../../src/train/gpu-data.ts';
 import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
 import { evalBatchRows } from '../../src/train/plan.ts';
 import { Random } from '../../src/util/random.ts';
@@ -25,22 +25,22 @@ const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-limits-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A set of `count` samples of 4 features whose class is the quadrant-like code of the first two. */
-function fourFeatures(name: string, count: number, seed: number): ImageSet {
+function fourFeatures(name: string, count: number, seed: number): Dataset<Uint8Array> {
   const rng = new Random(seed, name);
   const images = Uint8Array.from({ length: count * 4 }, () => rng.below(256));
   const labels = Uint8Array.from({ length: count }, (_, i) => (images[4 * i] >> 6) * 2 + (images[4 * i + 1] >> 7));
-  return { name, images, labels, count, height: 1, width: 4, inputSize: 4 };
+  return Dataset.create({ name, features: images, labels });
 }
 
-function randomFeatures(name: string, count: number, width: number): ImageSet {
+function randomFeatures(name: string, count: number, width: number): Dataset<Uint8Array> {
   const rng = new Random(3, name);
   const images = Uint8Array.from({ length: count * width }, () => rng.below(256));
   const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  return { name, images, labels, count, height: 1, width, inputSize: width };
+  return Dataset.create({ name, features: images, labels });
 }
 
 const mnist = await loadIdxDataset();
-const small = writeIdxDataset(join(work, 'mnist-small'), sliceSamples(mnist.train, 0, 700, 'train'), sliceSamples(mnist.test, 0, 200, 'test'));
+const small = writeIdxDataset(join(work, 'mnist-small'), mnist.train.slice(0, 700, 'train'), mnist.test.slice(0, 200, 'test'));
 const features = writeIdxDataset(join(work, 'four-features'), fourFeatures('train', 1100, 1), fourFeatures('test', 900, 2));
 const fewFeatures = writeIdxDataset(join(work, 'few-features'), fourFeatures('train', 84, 1), fourFeatures('test', 20, 2));
 /** 1,100,000 features per sample (20 training, 10 test samples). */
@@ -68,10 +68,10 @@ describe('refused up front, the limit named, exit 2', () => {
   it('a dataset beyond it', async () => {
     const gpu = await testGpu();
     const images = new Uint8Array(gpu.device.limits.maxStorageBufferBindingSize + 4);
-    const huge: ImageSet = { name: 'train', images, labels: new Uint8Array(images.length / 4), count: images.length / 4, height: 1, width: 4, inputSize: 4 };
+    const huge = Dataset.create({ name: 'train', features: images, labels: new Uint8Array(images.length / 4), inputSize: 4 });
     const arena = new BufferArena(gpu.device);
-    expect(() => uploadImageSet(arena, huge)).toThrow(GpuLimitError);
-    expect(() => uploadImageSet(arena, huge)).toThrow(`the train set (33554433 images of 4 pixels, u8) needs 134,217,732 bytes, more than this adapter's ${BINDING}; use fewer images`);
+    expect(() => uploadDataset(arena, huge)).toThrow(GpuLimitError);
+    expect(() => uploadDataset(arena, huge)).toThrow(`the train set (33554433 samples of 4 u8 features) needs 134,217,732 bytes, more than this adapter's ${BINDING}; use fewer samples`);
     expect(arena.bytes).toBe(0);
   });
 });
@@ -130,7 +130,7 @@ describe('WebGPU errors nobody expected', () => {
   it('while the plans are built, fail the build with the error, naming the model', async () => {
     // A device of its own: the error is provoked on it.
     const gpu = await openGpu();
-    const session = new GpuSession(gpu, { train: sliceSamples(mnist.train, 0, 256, 'train') });
+    const session = new GpuSession(gpu, { train: mnist.train.slice(0, 256, 'train') });
     const spec: ModelSpec = { layers: [784, 16, 10], activation: 'relu', loss: 'ce', dropout: 0 };
     const building = createGpuEngine(session, spec, optimizerConfig('sgd'), { batchSize: 64, stepsPerSubmit: 4, seed: 1, evalBatchSize: 256 });
     // A mistake made while the build awaits its first pipeline.
@@ -143,7 +143,7 @@ describe('WebGPU errors nobody expected', () => {
   it('stop training at the next call instead of training on garbage', async () => {
     // A device of its own: the error is provoked on it.
     const gpu = await openGpu();
-    const train = sliceSamples(mnist.train, 0, 256, 'train');
+    const train = mnist.train.slice(0, 256, 'train');
     const session = new GpuSession(gpu, { train });
     const spec: ModelSpec = { layers: [784, 16, 10], activation: 'relu', loss: 'ce', dropout: 0 };
     const engine = await createGpuEngine(session, spec, optimizerConfig('sgd'), { batchSize: 64, stepsPerSubmit: 4, seed: 1, evalBatchSize: 256 });

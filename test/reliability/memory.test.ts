@@ -2,7 +2,7 @@
 // all made when the plan is built), and nothing stays alive from one epoch to the next, so GPU
 // memory cannot grow however long a run is. (RSS over 20 real epochs: measure/memory.ts.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { sliceSamples } from '../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { initialParams } from '../../src/model/init.ts';
 import { DEFAULT_CONFIG } from '../../src/train/config.ts';
@@ -51,7 +51,7 @@ function countCreations(device: GPUDevice) {
 describe('GPU memory over epochs', async () => {
   const gpu = await testGpu();
   const mnist = await loadIdxDataset();
-  const data = { train: sliceSamples(mnist.train, 0, 1280, 'train'), validation: sliceSamples(mnist.train, 50000, 50256, 'validation') };
+  const data = { train: mnist.train.slice(0, 1280, 'train'), validation: mnist.train.slice(50000, 50256, 'validation') };
   const session = new GpuSession(gpu, data);
   afterAll(() => session.destroy());
   const spec = DEFAULT_CONFIG.spec; // 784-256-128-10, ReLU, dropout 0.2, Adam

@@ -1,6 +1,8 @@
 // The numbers behind the report's figures: histogram binning, summaries, thinning of long curves,
-// predictions and confidences from logits, the mistakes gallery's order, label counts, mean images.
+// predictions and confidences from logits, the mistakes gallery's order, label counts, mean images,
+// parameter counts.
 import { describe, expect, it } from 'vitest';
+import { createModel } from '../../src/index.ts';
 import {
   bucketMeans,
   finiteRange,
@@ -9,7 +11,9 @@ import {
   labelCounts,
   meanImage,
   mistakesByConfidence,
+  parameterCount,
   predictionsFromLogits,
+  stepPositions,
   summarize,
 } from '../../src/report/stats.ts';
 
@@ -126,5 +130,23 @@ describe('dataset views', () => {
     expect([...meanImage(images, labels, 2, (label) => label === 0)]).toEqual([105, 30]);
     expect([...meanImage(images, labels, 2, (label) => label === 1)]).toEqual([90, 30]);
     expect([...meanImage(images, labels, 2, (label) => label === 7)]).toEqual([0, 0]);
+  });
+});
+
+describe('parameterCount', () => {
+  it("counts weights and biases as the model does, without making one", async () => {
+    for (const layers of [[784, 10], [784, 256, 128, 10], [3, 5, 2]]) {
+      const model = await createModel('cpu', { layers });
+      expect(parameterCount({ layers }), layers.join('-')).toBe(model.parameterCount);
+      model.dispose();
+    }
+    expect(parameterCount({ layers: [784, 256, 128, 10] })).toBe(784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+  });
+});
+
+describe('stepPositions', () => {
+  it('spreads each epoch\'s steps over it, ending at the epoch boundary', () => {
+    const steps = [1, 1, 1, 1, 2, 2].map((epoch, i) => ({ t: i + 1, epoch, loss: 1 }));
+    expect(stepPositions(steps)).toEqual([0.25, 0.5, 0.75, 1, 1.5, 2]);
   });
 });

@@ -4,8 +4,8 @@
 // dispatches (the plan's default) in most cases, and as separate dispatches (fuseDropout and
 // fuseBiasGrad false) in a few.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ImageSet } from '../../src/data/dataset.ts';
-import type { StepParams } from '../../src/gpu/step-params.ts';
+import { Dataset } from '../../src/data/dataset.ts';
+import type { StepParams } from '../../src/kernels/step-params.ts';
 import { initialParams } from '../../src/model/init.ts';
 import { optimizerConfig, type OptimizerKind } from '../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
@@ -45,7 +45,7 @@ const PARAM_TOL: Record<OptimizerKind, { atol: number; rtol: number }> = {
 };
 
 /** A synthetic 64-pixel, 10-class set with learnable structure (class-dependent pixel means). */
-function syntheticSet(): ImageSet {
+function syntheticSet(): Dataset {
   const rng = new Random(99, 'parity data');
   const labels = Uint8Array.from({ length: N }, () => rng.below(10));
   const images = new Uint8Array(N * IN);
@@ -55,7 +55,7 @@ function syntheticSet(): ImageSet {
       images[n * IN + i] = Math.min(255, Math.max(0, Math.round(signal + 40 * rng.normal())));
     }
   }
-  return { name: 'train', images, labels, count: N, height: 8, width: 8, inputSize: IN };
+  return Dataset.create({ name: 'train', features: images, labels, shape: [8, 8] });
 }
 
 interface Case {

@@ -2,7 +2,7 @@
 // engine, checkpoints that evaluate identically after a round trip, and resume == uninterrupted.
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/checkpoint.ts';
-import { sliceSamples } from '../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../src/data/files.ts';
 import { initialParams } from '../../src/model/init.ts';
 import { optimizerConfig } from '../../src/model/optimizer.ts';
@@ -11,16 +11,16 @@ import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.ts';
 import { CpuEngine } from '../../src/train/cpu-engine.ts';
 import type { TrainingEngine } from '../../src/train/engine.ts';
 import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
-import { evaluateParams } from '../../src/train/inference.ts';
+import { loadModel, openGpu } from '../../src/index.ts';
 import { runTrainer, type TrainerConfig } from '../../src/train/trainer.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 const mnist = await loadIdxDataset();
 const data = {
-  train: sliceSamples(mnist.train, 0, 2000, 'train'),
-  validation: sliceSamples(mnist.train, 50000, 51000, 'validation'),
-  test: sliceSamples(mnist.test, 0, 1000, 'test'),
+  train: mnist.train.slice(0, 2000, 'train'),
+  validation: mnist.train.slice(50000, 51000, 'validation'),
+  test: mnist.test.slice(0, 1000, 'test'),
 };
 const spec: ModelSpec = { layers: [784, 32, 10], activation: 'relu', loss: 'ce', dropout: 0.1 };
 const config: TrainConfig = {
@@ -84,12 +84,17 @@ describe('trainer on a 2,000-image MNIST subset', async () => {
       const bytes = encodeCheckpoint({ spec, params, version: 'test' });
       const loaded = decodeCheckpoint(bytes, 'round trip');
       expect(loaded.params).toEqual(params);
-      const after = await evaluateParams(loaded.spec, loaded.params, data.test, 250, gpu);
+      // Through the public API, on the same device (an application's own device, wrapped).
+      const shared = await openGpu({ device: gpu.device });
+      const model = await loadModel(shared, bytes);
+      const after = await model.evaluate(data.test, { batchSize: 250 });
+      model.dispose();
+      shared.close();
       expect(after.correct).toBe(before.correct);
       expect(after.loss).toBeCloseTo(before.loss, 6);
       expect([...after.predictions]).toEqual([...before.predictions]);
       // The CPU reference agrees with the GPU on the loaded weights too.
-      const onCpu = await evaluateParams(loaded.spec, loaded.params, data.test, 250);
+      const onCpu = await (await loadModel('cpu', bytes)).evaluate(data.test, { batchSize: 250 });
       expect(Math.abs(onCpu.correct - before.correct)).toBeLessThanOrEqual(1);
     } finally {
       engine.close();

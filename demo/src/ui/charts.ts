@@ -1,7 +1,7 @@
 // Live training curves (uPlot): loss per step with its moving average and validation loss per
 // epoch; accuracy on the epoch so far (train) and per epoch (validation). x is in epochs.
 import uPlot from 'uplot';
-import type { EpochRecord, ProgressEvent } from '../../../src/train/trainer.ts';
+import type { EpochRecord, ProgressEvent } from 'webgpu-mlp';
 import { frameThrottle, themeColor } from './dom.ts';
 
 /** Weight of the newest step in the loss curve's exponential moving average. */
@@ -75,6 +75,8 @@ export class TrainingCharts {
   }
 
   addProgress(event: ProgressEvent): void {
+    // The trainer's own count (reset's is the page's estimate before the first event).
+    this.stepsPerEpoch = event.stepsPerEpoch;
     const [x, step, smooth, validation] = this.lossData;
     event.stepLosses.forEach((loss, i) => {
       if (!Number.isFinite(loss)) return;

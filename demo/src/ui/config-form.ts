@@ -1,39 +1,54 @@
-// The training form: every setting of the CLI's `train` (same names, same checks via validateConfig),
-// prefilled with the demo's defaults, overridable from the URL (?hidden=16&train=1000&epochs=2).
-import type { InitScheme } from '../../../src/model/init.ts';
-import { OPTIMIZERS, optimizerConfig, type OptimizerKind } from '../../../src/model/optimizer.ts';
-import { ACTIVATIONS, LOSSES, type Activation, type Loss } from '../../../src/model/spec.ts';
-import { ConfigError, DEFAULT_CONFIG, validateConfig, type TrainConfig } from '../../../src/train/config.ts';
-import { SCHEDULE_KINDS, type Schedule } from '../../../src/train/schedule.ts';
+// The training form: the CLI's `train` options, built from the library's option table (OPTIONS:
+// key, help, default, choices) and checked by its one validation (resolveConfig), prefilled with the
+// demo's preset and overridable from the URL (?hidden=16&trainSubset=1000&epochs=2).
+import { OPTIONS, resolveConfig, type OptionSpec, type TrainOptions } from 'webgpu-mlp';
 import { el } from './dom.ts';
 
 const MNIST_INPUT = 784;
 const MNIST_CLASSES = 10;
 
+/** Training options as the form gives them: typed values, every key optional (defaults fill the rest). */
+export type FormOptions = Partial<TrainOptions>;
+
 /**
- * The demo's defaults: one hidden layer of 128, no dropout, Adam at 2e-3 with the CLI's cosine decay,
+ * The demo's preset: one hidden layer of 128, no dropout, Adam at 2e-3 with the CLI's cosine decay,
  * 8 epochs of batch 128 (3,128 steps). Measured with the same kernels in Node on lavapipe: 97.68% and
  * 97.70% test accuracy (seeds 1 and 2), where 5 epochs at 1e-3 reach only 96.4%. Fewer, larger steps
  * suit a GPU, whose time per step is mostly fixed overhead at this size: a few thousand steps take
- * seconds on a laptop GPU. The CLI's defaults (two hidden layers, dropout, 20 epochs: 98%+) are one
- * click away.
+ * seconds on a laptop GPU. The CLI's defaults (OPTIONS' defaults: two hidden layers, dropout, 20
+ * epochs: 98%+) are one click away.
  */
-export const DEMO_CONFIG: TrainConfig = {
-  ...DEFAULT_CONFIG,
-  spec: { layers: [MNIST_INPUT, 128, MNIST_CLASSES], activation: 'relu', loss: 'ce', dropout: 0 },
+export const DEMO_OPTIONS: FormOptions = {
+  layers: [MNIST_INPUT, 128, MNIST_CLASSES],
+  activation: 'relu',
+  loss: 'ce',
+  dropout: 0,
   lr: 2e-3,
   epochs: 8,
 };
 
+/** The CLI's defaults: every option of the table at its default. */
+export const CLI_OPTIONS: FormOptions = {};
+
+const SPECS = new Map<string, OptionSpec>((OPTIONS as readonly OptionSpec[]).map((spec) => [spec.key, spec]));
+
+function specOf(key: string): OptionSpec {
+  const spec = SPECS.get(key);
+  if (!spec) throw new Error(`the library has no training option "${key}"`);
+  return spec;
+}
+
 type Values = Record<string, string | boolean>;
 
 interface Field {
+  /** The input's name: an option key, or 'hidden' and 'initScale' (parts of layers and init). */
   readonly name: string;
   readonly label: string;
   readonly kind: 'number' | 'text' | 'select' | 'checkbox';
   readonly options?: readonly string[];
   readonly step?: string;
   readonly help?: string;
+  readonly placeholder?: string;
   readonly visible?: (values: Values) => boolean;
 }
 
@@ -43,160 +58,138 @@ interface Group {
   readonly advanced?: boolean;
 }
 
+/** A field for option `key`: its help, its choices (a select) or its kind from the default's type. */
+function option(key: keyof TrainOptions, label: string, extra: Partial<Field> = {}): Field {
+  const spec = specOf(key);
+  const kind = spec.choices ? 'select' : typeof spec.default === 'boolean' ? 'checkbox' : 'number';
+  return { name: key, label, kind, help: spec.help, ...(spec.choices ? { options: spec.choices } : {}), ...extra };
+}
+
 const usesMomentum = (v: Values) => v.optimizer === 'momentum' || v.optimizer === 'nesterov';
 const usesAdam = (v: Values) => v.optimizer === 'adam' || v.optimizer === 'adamw';
+const INIT_KINDS = ['he', 'xavier', 'uniform', 'normal'] as const;
+const scaledInit = (v: Values) => v.init === 'uniform' || v.init === 'normal';
 
 const GROUPS: readonly Group[] = [
   {
     legend: 'Model',
     fields: [
       { name: 'hidden', label: 'Hidden layers', kind: 'text', help: 'widths, comma-separated (784 in, 10 out); empty = linear' },
-      { name: 'activation', label: 'Activation', kind: 'select', options: ACTIVATIONS },
-      { name: 'loss', label: 'Loss', kind: 'select', options: LOSSES, help: 'ce: softmax cross-entropy; mse: squared error' },
-      { name: 'dropout', label: 'Dropout', kind: 'number', step: '0.05' },
-      { name: 'init', label: 'Init', kind: 'select', options: ['he', 'xavier', 'uniform', 'normal'] },
-      { name: 'initScale', label: 'Init bound / std', kind: 'number', step: 'any', visible: (v) => v.init === 'uniform' || v.init === 'normal' },
+      option('activation', 'Activation', { help: undefined }),
+      option('loss', 'Loss'),
+      option('dropout', 'Dropout', { step: '0.05' }),
+      { name: 'init', label: 'Init', kind: 'select', options: INIT_KINDS, help: specOf('init').help },
+      { name: 'initScale', label: 'Init bound / std', kind: 'number', step: 'any', visible: scaledInit },
     ],
   },
   {
     legend: 'Optimizer',
     fields: [
-      { name: 'optimizer', label: 'Optimizer', kind: 'select', options: OPTIMIZERS },
-      { name: 'lr', label: 'Learning rate', kind: 'number', step: 'any' },
-      { name: 'momentum', label: 'Momentum', kind: 'number', step: '0.01', visible: usesMomentum },
-      { name: 'weightDecay', label: 'Weight decay', kind: 'number', step: 'any', help: 'on weights, not biases (decoupled for adamw)' },
-      { name: 'schedule', label: 'LR schedule', kind: 'select', options: SCHEDULE_KINDS },
-      { name: 'minLrFactor', label: 'Final LR factor', kind: 'number', step: 'any', visible: (v) => v.schedule === 'cosine' },
-      { name: 'stepEvery', label: 'Decay every (epochs)', kind: 'number', step: '1', visible: (v) => v.schedule === 'step' },
-      { name: 'stepGamma', label: 'Decay factor', kind: 'number', step: 'any', visible: (v) => v.schedule === 'step' },
-      { name: 'warmup', label: 'Warm-up (epochs)', kind: 'number', step: 'any' },
+      option('optimizer', 'Optimizer', { help: undefined }),
+      option('lr', 'Learning rate', { step: 'any' }),
+      option('momentum', 'Momentum', { step: '0.01', visible: usesMomentum }),
+      option('weightDecay', 'Weight decay', { step: 'any' }),
+      option('schedule', 'LR schedule'),
+      option('minLrFactor', 'Final LR factor', { step: 'any', visible: (v) => v.schedule === 'cosine' }),
+      option('stepEvery', 'Decay every (epochs)', { step: '1', visible: (v) => v.schedule === 'step' }),
+      option('stepGamma', 'Decay factor', { step: 'any', visible: (v) => v.schedule === 'step' }),
+      option('warmup', 'Warm-up (epochs)', { step: 'any' }),
     ],
   },
   {
     legend: 'Training',
     fields: [
-      { name: 'batch', label: 'Batch size', kind: 'number', step: '1' },
-      { name: 'epochs', label: 'Epochs', kind: 'number', step: '1' },
-      { name: 'patience', label: 'Early-stop patience', kind: 'number', step: '1', help: 'epochs without a better validation accuracy; 0 = off' },
-      { name: 'seed', label: 'Seed', kind: 'number', step: '1' },
+      option('batchSize', 'Batch size', { step: '1', help: undefined }),
+      option('epochs', 'Epochs', { step: '1', help: undefined }),
+      option('patience', 'Early-stop patience', { step: '1' }),
+      option('seed', 'Seed', { step: '1' }),
     ],
   },
   {
     legend: 'Data',
     fields: [
-      { name: 'train', label: 'Training images', kind: 'number', step: '1', help: '0 = all (60,000 minus validation)' },
-      { name: 'validation', label: 'Validation images', kind: 'number', step: '1', help: 'held out from the training file' },
-      { name: 'valShuffle', label: 'Random validation split', kind: 'checkbox' },
+      option('trainSubset', 'Training images', { step: '1', help: '0 = all (60,000 minus validation)' }),
+      option('valSplit', 'Validation images', { step: 'any', help: 'held out from the training file: a count, or a fraction in (0, 1)' }),
+      option('valShuffle', 'Random validation split'),
     ],
   },
   {
     legend: 'Advanced',
     advanced: true,
     fields: [
-      { name: 'beta1', label: 'Adam β1', kind: 'number', step: 'any', visible: usesAdam },
-      { name: 'beta2', label: 'Adam β2', kind: 'number', step: 'any', visible: usesAdam },
-      { name: 'eps', label: 'Epsilon', kind: 'number', step: 'any', visible: (v) => usesAdam(v) || v.optimizer === 'adagrad' },
-      { name: 'evalBatch', label: 'Eval batch size', kind: 'number', step: '1' },
-      { name: 'stepsPerSubmit', label: 'Steps per submit', kind: 'number', step: '1' },
+      option('beta1', 'Adam β1', { step: 'any', visible: usesAdam }),
+      option('beta2', 'Adam β2', { step: 'any', visible: usesAdam }),
+      option('eps', 'Epsilon', { step: 'any', placeholder: 'optimizer default', visible: (v) => usesAdam(v) || v.optimizer === 'adagrad' }),
+      option('evalBatchSize', 'Eval batch size', { step: '1' }),
+      option('stepsPerSubmit', 'Steps per submit', { step: '1' }),
     ],
   },
 ];
 
 const FIELDS = GROUPS.flatMap((group) => group.fields);
+/** Fields that are options as they are (all but hidden and initScale, which make layers and init). */
+const OPTION_FIELDS = FIELDS.filter((field) => SPECS.has(field.name) && field.name !== 'init');
 
-export function configToValues(config: TrainConfig): Values {
-  const { spec, optimizer, schedule, init } = config;
-  return {
-    hidden: spec.layers.slice(1, -1).join(','),
-    activation: spec.activation,
-    loss: spec.loss,
-    dropout: String(spec.dropout),
-    init: init.kind,
-    initScale: String(init.kind === 'uniform' ? init.a : init.kind === 'normal' ? init.std : 0.05),
-    optimizer: optimizer.kind,
-    lr: String(config.lr),
-    momentum: String(optimizer.momentum),
-    beta1: String(optimizer.beta1),
-    beta2: String(optimizer.beta2),
-    eps: String(optimizer.eps),
-    weightDecay: String(optimizer.weightDecay),
-    schedule: schedule.kind,
-    minLrFactor: String(schedule.kind === 'cosine' ? schedule.minFactor : 0.01),
-    stepEvery: String(schedule.kind === 'step' ? schedule.every : 10),
-    stepGamma: String(schedule.kind === 'step' ? schedule.gamma : 0.1),
-    warmup: String(config.warmupEpochs),
-    batch: String(config.batchSize),
-    epochs: String(config.epochs),
-    patience: String(config.patience),
-    seed: String(config.seed),
-    train: String(config.trainSubset),
-    validation: String(config.validation),
-    valShuffle: config.validationShuffle,
-    evalBatch: String(config.evalBatchSize),
-    stepsPerSubmit: String(config.stepsPerSubmit),
-  };
+/** Older and shorter names the page's URL may use for a field. */
+const QUERY_ALIASES: Readonly<Record<string, string>> = { batch: 'batchSize', train: 'trainSubset', validation: 'valSplit', evalBatch: 'evalBatchSize' };
+
+/** Every option at its default (OPTIONS' defaults), overridden by `options`. */
+function withDefaults(options: FormOptions): FormOptions {
+  const out: Record<string, unknown> = {};
+  for (const spec of OPTIONS as readonly OptionSpec[]) if (spec.default !== undefined) out[spec.key] = spec.default;
+  return { ...out, ...options } as FormOptions;
 }
 
-function number(values: Values, name: string): number {
-  const text = String(values[name]).trim();
-  const value = Number(text);
-  if (text === '' || !Number.isFinite(value)) {
-    const label = FIELDS.find((f) => f.name === name)?.label ?? name;
-    throw new ConfigError(`${label} must be a number, found "${text}"`);
+/** The form's values for `options` over the defaults. */
+export function optionsToValues(options: FormOptions): Values {
+  const o = withDefaults(options) as Record<string, unknown> & FormOptions;
+  const values: Values = {};
+  for (const field of OPTION_FIELDS) {
+    const value = o[field.name];
+    values[field.name] = typeof value === 'boolean' ? value : value === undefined ? '' : String(value);
   }
-  return value;
+  const layers = o.layers ?? [];
+  values.hidden = layers.slice(1, -1).join(',');
+  // The scale field keeps a usable value while the init is he or xavier.
+  Object.assign(values, { initScale: '0.05' }, initValues(o.init));
+  return values;
 }
 
-function hiddenLayers(text: string): number[] {
-  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1)) {
-    throw new ConfigError(`Hidden layers must be positive widths separated by commas, e.g. 256,128; found "${text}"`);
+/** 'he', 'uniform:0.1' (or the scheme object) as the Init select and its scale. */
+function initValues(init: FormOptions['init']): Values {
+  const text = typeof init === 'string' ? init : init === undefined ? 'he' : init.kind === 'uniform' ? `uniform:${init.a}` : init.kind === 'normal' ? `normal:${init.std}` : init.kind;
+  const [kind, scale] = text.split(':');
+  return { init: kind, ...(scale !== undefined ? { initScale: scale } : {}) };
+}
+
+/** The raw options of the form's values: text as typed (the option table parses it), booleans. */
+function rawOptions(values: Values): Record<string, unknown> {
+  const hidden = String(values.hidden).trim();
+  const widths = hidden === '' ? [] : hidden.split(',').map((part) => part.trim());
+  if (widths.some((part) => !/^\d+$/.test(part) || Number(part) < 1)) {
+    throw new Error(`Hidden layers must be positive widths separated by commas, e.g. 256,128; found "${hidden}"`);
   }
-  return parts.map(Number);
+  const raw: Record<string, unknown> = { layers: [MNIST_INPUT, ...widths.map(Number), MNIST_CLASSES] };
+  for (const field of OPTION_FIELDS) {
+    const value = values[field.name];
+    // An empty optional option (eps) takes its derived default; an empty required one is an error.
+    if (value === '' && specOf(field.name).default === undefined) continue;
+    raw[field.name] = value;
+  }
+  raw.init = scaledInit(values) ? `${values.init}:${String(values.initScale).trim()}` : values.init;
+  return raw;
 }
 
-export function valuesToConfig(values: Values): TrainConfig {
-  const kind = values.optimizer as OptimizerKind;
-  const initKind = values.init as InitScheme['kind'];
-  const init: InitScheme =
-    initKind === 'uniform' ? { kind: 'uniform', a: number(values, 'initScale') }
-    : initKind === 'normal' ? { kind: 'normal', std: number(values, 'initScale') }
-    : { kind: initKind };
-  const scheduleKind = values.schedule as Schedule['kind'];
-  const schedule: Schedule =
-    scheduleKind === 'cosine' ? { kind: 'cosine', minFactor: number(values, 'minLrFactor') }
-    : scheduleKind === 'step' ? { kind: 'step', every: number(values, 'stepEvery'), gamma: number(values, 'stepGamma') }
-    : { kind: 'constant' };
-  return validateConfig({
-    ...DEFAULT_CONFIG,
-    spec: {
-      layers: [MNIST_INPUT, ...hiddenLayers(String(values.hidden)), MNIST_CLASSES],
-      activation: values.activation as Activation,
-      loss: values.loss as Loss,
-      dropout: number(values, 'dropout'),
-    },
-    init,
-    optimizer: optimizerConfig(kind, {
-      momentum: number(values, 'momentum'),
-      beta1: number(values, 'beta1'),
-      beta2: number(values, 'beta2'),
-      eps: number(values, 'eps'),
-      weightDecay: number(values, 'weightDecay'),
-    }),
-    lr: number(values, 'lr'),
-    schedule,
-    warmupEpochs: number(values, 'warmup'),
-    batchSize: number(values, 'batch'),
-    epochs: number(values, 'epochs'),
-    patience: number(values, 'patience'),
-    seed: number(values, 'seed'),
-    validation: number(values, 'validation'),
-    validationShuffle: values.valShuffle === true,
-    trainSubset: number(values, 'train'),
-    device: 'gpu',
-    evalBatchSize: number(values, 'evalBatch'),
-    stepsPerSubmit: number(values, 'stepsPerSubmit'),
-  });
+/**
+ * The form's values as typed training options, checked by resolveConfig (the CLI's validation): an
+ * MlpError with code 'CONFIG' names the option that is wrong.
+ */
+export function valuesToOptions(values: Values): FormOptions {
+  const raw = rawOptions(values);
+  resolveConfig(raw);
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) options[key] = specOf(key).parse(value);
+  return options as FormOptions;
 }
 
 /** The form, built from GROUPS into `container`. */
@@ -230,7 +223,7 @@ export class ConfigForm {
       input = el('select', { id, name: field.name }, ...(field.options ?? []).map((option) => el('option', { value: option }, option)));
     } else {
       const type = field.kind === 'checkbox' ? 'checkbox' : field.kind === 'number' ? 'number' : 'text';
-      input = el('input', { id, name: field.name, type, step: field.step, inputmode: field.kind === 'text' ? 'numeric' : undefined });
+      input = el('input', { id, name: field.name, type, step: field.step, placeholder: field.placeholder, inputmode: field.kind === 'text' ? 'numeric' : undefined });
     }
     const helpId = field.help ? `${id}-help` : undefined;
     if (helpId) input.setAttribute('aria-describedby', helpId);
@@ -262,18 +255,31 @@ export class ConfigForm {
     this.updateVisibility();
   }
 
-  /** Applies `?name=value` overrides from the page's URL; unknown names are ignored. */
+  /** Sets the form to `options` over the defaults. */
+  setOptions(options: FormOptions): void {
+    this.setValues(optionsToValues(options));
+  }
+
+  /**
+   * Applies `?name=value` overrides from the page's URL: field names (option keys, `hidden`,
+   * `initScale`), the CLI's kebab-case names (`batch-size`), `layers` and `init` as the CLI writes
+   * them, and the older short names (batch, train, validation, evalBatch). Unknown names are ignored.
+   */
   applyQuery(search: string): void {
-    const params = new URLSearchParams(search);
     const values: Values = {};
-    for (const [name, value] of params) if (this.inputs.has(name)) values[name] = value;
+    for (const [given, value] of new URLSearchParams(search)) {
+      const name = QUERY_ALIASES[given] ?? (OPTIONS as readonly OptionSpec[]).find((spec) => spec.flag === `--${given}`)?.key ?? given;
+      if (name === 'layers') values.hidden = value.split(',').slice(1, -1).join(',');
+      else if (name === 'init') Object.assign(values, initValues(value));
+      else if (this.inputs.has(name)) values[name] = value;
+    }
     this.setValues(values);
   }
 
-  /** The validated config, or undefined with the reason shown next to the Start button. */
-  config(): TrainConfig | undefined {
+  /** The checked training options, or undefined with the reason shown next to the Start button. */
+  options(): FormOptions | undefined {
     try {
-      return valuesToConfig(this.values());
+      return valuesToOptions(this.values());
     } catch (error) {
       this.showError(error instanceof Error ? error.message : String(error));
       return undefined;

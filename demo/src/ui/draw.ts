@@ -1,7 +1,7 @@
 // Draw a digit (mouse, pen or touch: pointer events) and see the class probabilities update as
 // you draw. The drawing is preprocessed as MNIST was (centred by mass, scaled into a 20×20 box
 // inside 28×28) and the 28×28 result shown, since that is what the model sees.
-import { grayFromRgba, preprocessDigit, toModelInput } from '../../../src/data/preprocess.ts';
+import { grayFromRgba, preprocessDigit } from 'webgpu-mlp';
 import { el, frameThrottle, percent, putGray } from './dom.ts';
 
 const SIDE = 28;
@@ -21,8 +21,8 @@ export class DrawingPad {
     private readonly preview: HTMLCanvasElement,
     list: HTMLElement,
     private readonly verdict: HTMLElement,
-    /** Sends the model input (f32 [784]) off for prediction. */
-    private readonly onInput: (input: Float32Array) => void,
+    /** Sends the model input (u8 [784], pixels as MNIST stores them) off for prediction. */
+    private readonly onInput: (input: Uint8Array) => void,
   ) {
     this.context = canvas.getContext('2d', { willReadFrequently: true })!;
     for (let c = 0; c < 10; c++) {
@@ -117,6 +117,6 @@ export class DrawingPad {
     this.strokedSinceSubmit = false;
     const pixels = preprocessDigit(grayFromRgba(this.context.getImageData(0, 0, this.canvas.width, this.canvas.height)));
     putGray(this.preview.getContext('2d')!, pixels, SIDE, SIDE);
-    this.onInput(toModelInput(pixels));
+    this.onInput(pixels);
   }
 }

@@ -1,11 +1,25 @@
 // Weight and bias histograms per layer (uPlot bars), updated with each model snapshot.
 import uPlot from 'uplot';
-import { paramLayout, type ParamTensor } from '../../../src/model/tensors.ts';
 import type { ModelSnapshot } from '../protocol.ts';
 import { el, formatCount, themeColor } from './dom.ts';
 
 const BINS = 41;
 const HEIGHT = 150;
+
+/** One parameter tensor, named as in checkpoints (PyTorch's nn.Linear: layers.0.weight, layers.0.bias). */
+interface Tensor {
+  readonly name: string;
+  readonly role: 'weight' | 'bias';
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+}
+
+function tensorsOf(model: ModelSnapshot): Tensor[] {
+  return model.layers.flatMap((layer, l) => [
+    { name: `layers.${l}.weight`, role: 'weight' as const, shape: [layer.outputs, layer.inputs], values: layer.weight },
+    { name: `layers.${l}.bias`, role: 'bias' as const, shape: [layer.outputs], values: layer.bias },
+  ]);
+}
 
 interface Histogram {
   readonly centres: number[];
@@ -44,19 +58,19 @@ export class Histograms {
   constructor(private readonly container: HTMLElement) {}
 
   update(model: ModelSnapshot): void {
-    const tensors = [...paramLayout(model.spec).tensors].sort((a, b) => a.layer - b.layer || (a.role === 'weight' ? -1 : 1));
+    const tensors = tensorsOf(model);
     const key = tensors.map((t) => `${t.name}:${t.shape.join('x')}`).join(',');
     if (key !== this.key) this.build(tensors);
     this.key = key;
     for (const tensor of tensors) {
-      const h = histogram(model.params.subarray(tensor.offset, tensor.offset + tensor.size));
+      const h = histogram(tensor.values);
       const { plot, caption } = this.charts.get(tensor.name)!;
-      caption.textContent = `${tensor.name} [${tensor.shape.join('×')}] · ${formatCount(tensor.size)} values · mean ${h.mean.toPrecision(2)} · std ${h.std.toPrecision(2)}`;
+      caption.textContent = `${tensor.name} [${tensor.shape.join('×')}] · ${formatCount(tensor.values.length)} values · mean ${h.mean.toPrecision(2)} · std ${h.std.toPrecision(2)}`;
       plot.setData([h.centres, h.counts]);
     }
   }
 
-  private build(tensors: readonly ParamTensor[]): void {
+  private build(tensors: readonly Tensor[]): void {
     for (const { plot } of this.charts.values()) plot.destroy();
     this.charts.clear();
     this.container.replaceChildren();

@@ -1,6 +1,5 @@
 // The status strip: adapter, phase, overall progress and the live numbers of the run.
-import type { AdapterReport } from '../../../src/gpu/device.ts';
-import type { EpochRecord, ProgressEvent } from '../../../src/train/trainer.ts';
+import type { AdapterReport, EpochRecord, ProgressEvent } from 'webgpu-mlp';
 import { byId, el, formatCount, percent } from './dom.ts';
 
 export class StatusView {

@@ -1,8 +1,6 @@
 // First-layer weights as 28×28 heat maps, one per unit: red where a bright pixel raises the unit's
 // input, blue where it lowers it, each map scaled to its own largest |weight|.
 import type { ModelSnapshot } from '../protocol.ts';
-import { paramTensor, paramLayout } from '../../../src/model/tensors.ts';
-import { layerCount } from '../../../src/model/spec.ts';
 
 const SIDE = 28;
 const GAP = 2;
@@ -18,9 +16,8 @@ function diverging(v: number): [number, number, number] {
 }
 
 export function renderWeights(canvas: HTMLCanvasElement, caption: HTMLElement, model: ModelSnapshot): void {
-  const layout = paramLayout(model.spec);
-  const weight = paramTensor(layout, 0, 'weight');
-  const [units, inputs] = weight.shape;
+  // The first layer's weight, [units, inputs] row-major (nn.Linear's layout).
+  const { weight, outputs: units, inputs } = model.layers[0];
   if (inputs !== SIDE * SIDE) {
     caption.textContent = `The first layer takes ${inputs} inputs, not a 28×28 image.`;
     return;
@@ -33,7 +30,7 @@ export function renderWeights(canvas: HTMLCanvasElement, caption: HTMLElement, m
   const context = canvas.getContext('2d')!;
   context.clearRect(0, 0, canvas.width, canvas.height);
   for (let u = 0; u < shown; u++) {
-    const w = model.params.subarray(weight.offset + u * inputs, weight.offset + (u + 1) * inputs);
+    const w = weight.subarray(u * inputs, (u + 1) * inputs);
     let scale = 0;
     for (const v of w) scale = Math.max(scale, Math.abs(v));
     const image = context.createImageData(SIDE, SIDE);
@@ -43,7 +40,7 @@ export function renderWeights(canvas: HTMLCanvasElement, caption: HTMLElement, m
     }
     context.putImageData(image, (u % columns) * (SIDE + GAP), Math.floor(u / columns) * (SIDE + GAP));
   }
-  const what = layerCount(model.spec) === 1 ? 'output class (the model is linear)' : 'hidden unit of the first layer';
+  const what = model.layers.length === 1 ? 'output class (the model is linear)' : 'hidden unit of the first layer';
   canvas.setAttribute('aria-label', `Heat maps of the first-layer weights, ${shown} units`);
   caption.textContent =
     `One 28×28 map per ${what}${shown < units ? ` (the first ${shown} of ${units})` : ` (${units})`}, ${model.source}. ` +

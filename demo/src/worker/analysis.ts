@@ -1,10 +1,6 @@
 // What the page shows after (or during) training: test accuracy, the confusion matrix, and the
 // test images the model gets most confidently wrong.
-import type { ImageSet } from '../../../src/data/dataset.ts';
-import { toModelInput } from '../../../src/data/preprocess.ts';
-import { softmaxRows, type InferencePlan } from '../../../src/train/inference.ts';
-import { confusionMatrix } from '../../../src/train/metrics.ts';
-import type { EvalResult } from '../../../src/train/plan.ts';
+import type { Dataset, Model, Predictions } from 'webgpu-mlp';
 import type { Analysis, GalleryItem } from '../protocol.ts';
 
 /** Misclassified images shown. */
@@ -15,33 +11,35 @@ export const GALLERY_SIZE = 32;
  */
 const MAX_EXAMINED = 1024;
 
-/** `inference` must hold the parameters that produced `result`. */
+/**
+ * Evaluates `model` on `test` and ranks its mistakes. `predict` runs model.predict (the worker
+ * passes one that queues behind the drawing pad's predictions).
+ */
 export async function analyse(
   source: string,
-  result: EvalResult,
-  test: ImageSet,
-  inference: InferencePlan,
-  classes: number,
+  model: Model,
+  test: Dataset<Uint8Array>,
+  predict: (rows: Uint8Array) => Promise<Predictions>,
 ): Promise<Analysis> {
-  const confusion = confusionMatrix(result.predictions, test.labels, classes);
+  const result = await model.evaluate(test);
   const wrong: number[] = [];
   for (let i = 0; i < test.count; i++) if (result.predictions[i] !== test.labels[i]) wrong.push(i);
   const examined = wrong.slice(0, MAX_EXAMINED);
   const items: GalleryItem[] = [];
-  const IN = test.inputSize;
-  for (let start = 0; start < examined.length; start += inference.capacity) {
-    const batch = examined.slice(start, start + inference.capacity);
-    const x = new Float32Array(batch.length * IN);
-    batch.forEach((index, r) => x.set(toModelInput(test.images.subarray(index * IN, (index + 1) * IN)), r * IN));
-    const probabilities = softmaxRows(await inference.logits(x), batch.length, classes);
-    batch.forEach((index, r) => {
+  if (examined.length > 0) {
+    const IN = test.inputSize;
+    const rows = new Uint8Array(examined.length * IN);
+    examined.forEach((index, r) => rows.set(test.sample(index), r * IN));
+    // predict scales the bytes by 1/255 as training does, and batches the rows itself.
+    const { probabilities, classes } = await predict(rows);
+    examined.forEach((index, r) => {
       const predicted = result.predictions[index];
       items.push({
         index,
-        image: test.images.slice(index * IN, (index + 1) * IN),
+        image: test.sample(index).slice(),
         label: test.labels[index],
         predicted,
-        confidence: probabilities[r][predicted],
+        confidence: probabilities[r * classes + predicted],
       });
     });
   }
@@ -51,7 +49,7 @@ export async function analyse(
     accuracy: result.accuracy,
     loss: result.loss,
     count: result.count,
-    confusion,
+    confusion: result.confusionMatrix,
     mistakes: wrong.length,
     gallery: items.slice(0, GALLERY_SIZE),
   };

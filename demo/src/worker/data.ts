@@ -1,8 +1,6 @@
-// The per-run data split (as the CLI's prepareData does it, minus the files) and the dataset
-// summaries the page shows: label distributions and a sample grid.
-import { checkSetFitsModel, sliceSamples, splitValidation, type ImageSet } from '../../../src/data/dataset.ts';
-import { classCount, inputSize } from '../../../src/model/spec.ts';
-import type { TrainConfig } from '../../../src/train/config.ts';
+// The sets a run trains and validates on, and the dataset summaries the page shows: label
+// distributions and a sample grid.
+import type { Dataset, TrainConfig } from 'webgpu-mlp';
 import type { DatasetSummary, LabelCounts } from '../protocol.ts';
 import type { Mnist } from './mnist.ts';
 
@@ -11,29 +9,37 @@ export const MNIST_CLASSES = 10;
 const SAMPLES_PER_CLASS = 10;
 
 export interface RunData {
-  readonly train: ImageSet;
-  readonly validation: ImageSet;
-  readonly test: ImageSet;
+  readonly train: Dataset<Uint8Array>;
+  /** Absent when the run holds out no validation images (valSplit 0). */
+  readonly validation: Dataset<Uint8Array> | undefined;
+  readonly test: Dataset<Uint8Array>;
 }
 
-export function splitForRun(mnist: Mnist, config: Pick<TrainConfig, 'spec' | 'validation' | 'validationShuffle' | 'seed' | 'trainSubset'>): RunData {
-  const IN = inputSize(config.spec);
-  const C = classCount(config.spec);
-  checkSetFitsModel(mnist.train, IN, C, 'MNIST training file');
-  checkSetFitsModel(mnist.test, IN, C, 'MNIST test file');
-  const split = splitValidation(mnist.train, { validation: config.validation, shuffleSeed: config.validationShuffle ? config.seed : undefined });
-  const train = config.trainSubset > 0 ? sliceSamples(split.train, 0, Math.min(config.trainSubset, split.train.count), 'train') : split.train;
+/**
+ * The sets model.fit(mnist.train, options) trains and validates on. Dataset.split memoizes, so
+ * these are the very objects the fit uses (and uploads once); the training subset is the first
+ * trainSubset images of the split's training part, as the fit takes it.
+ */
+export function splitForRun(mnist: Mnist, config: Pick<TrainConfig, 'validation' | 'validationShuffle' | 'seed' | 'trainSubset'>): RunData {
+  const split = mnist.train.split(config.validation, { seed: config.validationShuffle ? config.seed : undefined });
+  const subset = config.trainSubset;
+  const train = subset > 0 && subset < split.train.count ? split.train.slice(0, subset) : split.train;
   return { train, validation: split.validation, test: mnist.test };
 }
 
-export function labelCounts(set: ImageSet, classes = MNIST_CLASSES): LabelCounts {
+/** Steps of one epoch: a batch larger than the training set trains as one of its size. */
+export function stepsPerEpoch(trainCount: number, batchSize: number): number {
+  return Math.ceil(trainCount / Math.min(batchSize, trainCount));
+}
+
+export function labelCounts(set: Dataset | undefined, classes = MNIST_CLASSES): LabelCounts {
   const counts = new Array<number>(classes).fill(0);
-  for (const label of set.labels) counts[label] += 1;
+  if (set) for (const label of set.labels) counts[label] += 1;
   return counts;
 }
 
 /** The first SAMPLES_PER_CLASS images of each class in the training file, grouped by class. */
-function sampleGrid(set: ImageSet): { images: Uint8Array; labels: Uint8Array } {
+function sampleGrid(set: Dataset<Uint8Array>): { images: Uint8Array; labels: Uint8Array } {
   const picked: number[][] = Array.from({ length: MNIST_CLASSES }, () => []);
   for (let i = 0; i < set.count && picked.some((p) => p.length < SAMPLES_PER_CLASS); i++) {
     const bucket = picked[set.labels[i]];
@@ -41,8 +47,12 @@ function sampleGrid(set: ImageSet): { images: Uint8Array; labels: Uint8Array } {
   }
   const order = picked.flat();
   const images = new Uint8Array(order.length * set.inputSize);
-  order.forEach((j, k) => images.set(set.images.subarray(j * set.inputSize, (j + 1) * set.inputSize), k * set.inputSize));
+  order.forEach((j, k) => images.set(set.sample(j), k * set.inputSize));
   return { images, labels: Uint8Array.from(order, (j) => set.labels[j]) };
+}
+
+export function runLabelCounts(split: RunData): DatasetSummary['labelCounts'] {
+  return { train: labelCounts(split.train), validation: labelCounts(split.validation), test: labelCounts(split.test) };
 }
 
 export function datasetSummary(mnist: Mnist, split: RunData): DatasetSummary {
@@ -52,6 +62,6 @@ export function datasetSummary(mnist: Mnist, split: RunData): DatasetSummary {
     test: mnist.test.count,
     sampleImages: sample.images,
     sampleLabels: sample.labels,
-    labelCounts: { train: labelCounts(split.train), validation: labelCounts(split.validation), test: labelCounts(split.test) },
+    labelCounts: runLabelCounts(split),
   };
 }

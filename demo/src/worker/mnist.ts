@@ -1,14 +1,13 @@
 // Fetches MNIST into the worker: the gzip-compressed copies, decompressed with
 // DecompressionStream, or the raw IDX files where that is missing. Bytes are checked, not trusted:
 // a host that already decoded the gzip (Content-Encoding) hands over raw IDX, which is used as is.
-import { imageSetFromIdx, type ImageSet } from '../../../src/data/dataset.ts';
-import { DataError, parseIdx, type IdxArray } from '../../../src/data/idx.ts';
+import { Dataset, MlpError } from 'webgpu-mlp';
 import { GZIP_SUFFIX, MNIST_FILES } from '../mnist-files.ts';
 
 export interface Mnist {
   /** The 60,000 images of the training file (validation is split from it per run). */
-  readonly train: ImageSet;
-  readonly test: ImageSet;
+  readonly train: Dataset<Uint8Array>;
+  readonly test: Dataset<Uint8Array>;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -39,16 +38,17 @@ async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
 
 async function fetchOk(url: URL): Promise<Response> {
   const response = await fetch(url);
-  if (!response.ok) throw new DataError(`could not fetch ${url.href}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new MlpError('DATA', `could not fetch ${url.href}: HTTP ${response.status} ${response.statusText}`);
   return response;
 }
 
-async function fetchIdx(dataUrl: string, name: string, onBytes: (bytes: number) => void): Promise<IdxArray> {
+/** The IDX bytes of one file, and its path (which names it in errors). */
+async function fetchIdx(dataUrl: string, name: string, onBytes: (bytes: number) => void): Promise<{ bytes: Uint8Array; source: string }> {
   const compressed = typeof DecompressionStream !== 'undefined';
   const url = new URL(compressed ? name + GZIP_SUFFIX : name, dataUrl);
   let bytes = await readBody(await fetchOk(url), onBytes);
   if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = await gunzip(bytes);
-  return parseIdx(bytes, url.pathname);
+  return { bytes, source: url.pathname };
 }
 
 /** Loads the four MNIST files; `onProgress` gets the megabytes received so far. */
@@ -63,8 +63,8 @@ export async function loadMnist(dataUrl: string, onProgress: (megabytes: number)
       fetchIdx(dataUrl, name, onBytes),
     ),
   );
-  return {
-    train: imageSetFromIdx('train', trainImages, trainLabels, { images: MNIST_FILES.trainImages, labels: MNIST_FILES.trainLabels }),
-    test: imageSetFromIdx('test', testImages, testLabels, { images: MNIST_FILES.testImages, labels: MNIST_FILES.testLabels }),
-  };
+  // fromIdxBytes parses and checks the files (an MlpError with code 'DATA' names the bad one).
+  const dataset = (name: string, images: { bytes: Uint8Array; source: string }, labels: { bytes: Uint8Array; source: string }) =>
+    Dataset.fromIdxBytes(name, images.bytes, labels.bytes, { images: images.source, labels: labels.source });
+  return { train: dataset('train', trainImages, trainLabels), test: dataset('test', testImages, testLabels) };
 }

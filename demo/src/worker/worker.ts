@@ -1,50 +1,52 @@
-// The training worker: owns the WebGPU device, the MNIST data and the training run, so the page
-// never freezes. It answers the messages of protocol.ts; every failure becomes an 'error' message.
-import { decodeCheckpoint, encodeCheckpoint } from '../../../src/checkpoint/checkpoint.ts';
-import { NoAdapterError, openGpu, type GpuContext } from '../../../src/gpu/device.ts';
-import { KernelCache } from '../../../src/gpu/program.ts';
-import { initialParams } from '../../../src/model/init.ts';
-import { classCount, inputSize, type ModelSpec } from '../../../src/model/spec.ts';
-import { paramLayout } from '../../../src/model/tensors.ts';
-import { DEFAULT_CONFIG, type TrainConfig } from '../../../src/train/config.ts';
-import type { TrainingEngine } from '../../../src/train/engine.ts';
-import { createGpuEngine, GpuSession } from '../../../src/train/gpu-engine.ts';
-import { evaluateParams, InferencePlan, softmaxRows } from '../../../src/train/inference.ts';
-import type { EvalResult } from '../../../src/train/plan.ts';
-import { runTrainer, type TrainerState, type TrainOutcome } from '../../../src/train/trainer.ts';
-import { VERSION } from '../../../src/version.ts';
-import type { Analysis, ErrorContext, FinishReason, FromWorker, ToWorker } from '../protocol.ts';
+// The training worker: owns the GPU, the MNIST data and the model, so the page never freezes. It
+// answers the messages of protocol.ts; every failure becomes an 'error' message. It uses the
+// library's public API only, as any application would.
+import {
+  createModel,
+  loadModel,
+  MlpError,
+  openGpu,
+  resolveConfig,
+  type FitControl,
+  type FitResult,
+  type Gpu,
+  type LayerWeights,
+  type Model,
+  type ModelSpec,
+  type Predictions,
+  type TrainOptions,
+} from 'webgpu-mlp';
+import type { ErrorContext, FinishReason, FromWorker, ModelSnapshot, ToWorker } from '../protocol.ts';
 import { analyse } from './analysis.ts';
-import { datasetSummary, MNIST_CLASSES, splitForRun, type RunData } from './data.ts';
+import { datasetSummary, MNIST_CLASSES, runLabelCounts, splitForRun, stepsPerEpoch, type RunData } from './data.ts';
 import { loadMnist, type Mnist } from './mnist.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-/** Progress readbacks per epoch: points on the live curves (each costs one small GPU round trip). */
+/** Progress events per epoch at most: points on the live curves (each costs one small GPU round trip). */
 const PROGRESS_PER_EPOCH = 20;
-/** Rows per inference call: a drawing is one; ranking the gallery's mistakes uses batches of this many. */
-const INFERENCE_CAPACITY = 256;
 const IMAGE_SIZE = 28 * 28;
+/** The safetensors metadata key under which webgpu-mlp records the version that wrote a checkpoint. */
+const VERSION_KEY = 'webgpu_mlp.version';
 
 interface Run {
-  readonly config: TrainConfig;
-  readonly data: RunData;
-  readonly session: GpuSession;
-  readonly engine: TrainingEngine;
+  readonly model: Model;
+  readonly stepsPerEpoch: number;
   phase: 'training' | 'paused' | 'finished';
   abort: AbortController;
   stopRequested: boolean;
-  state?: TrainerState;
-  bestParams?: Float32Array;
+  /** The fit that ended last (while paused: the interrupted one). */
+  last?: FitResult;
 }
 
-let gpu: GpuContext | undefined;
+let gpu: Gpu | undefined;
 let mnist: Mnist | undefined;
-let inferenceCache: KernelCache | undefined;
-let inference: { key: string; plan: InferencePlan } | undefined;
-/** The run whose model is current, or a loaded model: never both. */
+/** The current model: the run's, or one loaded from a file. */
+let model: Model | undefined;
+/** The run the current model comes from (absent for a loaded model). */
 let run: Run | undefined;
-let loaded: { spec: ModelSpec; params: Float32Array; name: string } | undefined;
+/** The training and validation sets on the device for the last run (released when no longer used). */
+let runData: RunData | undefined;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -60,157 +62,185 @@ async function init(dataUrl: string): Promise<void> {
     return;
   }
   post({ type: 'status', text: 'Opening the GPU…' });
+  let opened: Gpu;
   try {
-    gpu = await openGpu();
+    opened = await openGpu();
   } catch (error) {
-    post({ type: 'no-webgpu', message: error instanceof NoAdapterError ? 'WebGPU is there, but no adapter was found (requestAdapter() returned null).' : messageOf(error) });
+    const noAdapter = error instanceof MlpError && error.code === 'NO_ADAPTER';
+    post({ type: 'no-webgpu', message: noAdapter ? 'WebGPU is there, but no adapter was found (requestAdapter() returned null).' : messageOf(error) });
     return;
   }
-  const context = gpu;
-  context.lost.then((message) => {
+  gpu = opened;
+  opened.lost.then((message) => {
     run?.abort.abort();
     post({ type: 'device-lost', message });
   });
-  inferenceCache = new KernelCache(context.device);
   let lastStatus = 0;
   mnist = await loadMnist(dataUrl, (megabytes) => {
     if (performance.now() - lastStatus < 100) return;
     lastStatus = performance.now();
     post({ type: 'status', text: `Loading MNIST… ${megabytes.toFixed(1)} MB` });
   });
-  post({ type: 'ready', adapter: context.report, dataset: datasetSummary(mnist, splitForRun(mnist, DEFAULT_CONFIG)) });
+  // The label distribution of the default split (the CLI's defaults) until a run starts.
+  post({ type: 'ready', adapter: opened.adapter, dataset: datasetSummary(mnist, splitForRun(mnist, resolveConfig({}))) });
 }
 
-function requireReady(): { gpu: GpuContext; mnist: Mnist } {
+function requireReady(): { gpu: Gpu; mnist: Mnist } {
   if (!gpu || !mnist) throw new Error('the GPU and the data are not ready yet');
   return { gpu, mnist };
 }
 
-function closeRun(): void {
-  if (!run) return;
-  run.engine.close();
-  run.session.destroy();
+function requireModel(): Model {
+  if (!model) throw new Error('train or load a model first');
+  return model;
+}
+
+/** Rejects models that do not take MNIST's 28×28 images and 10 digits; `name` says whose. */
+function checkMnistShape(spec: ModelSpec, name: string): void {
+  const layers = spec.layers;
+  const inputs = layers[0];
+  const classes = layers[layers.length - 1];
+  if (inputs !== IMAGE_SIZE) throw new Error(`${name} takes ${inputs} inputs, but MNIST images have ${IMAGE_SIZE} (28×28)`);
+  if (classes !== MNIST_CLASSES) throw new Error(`${name} has ${classes} classes, but MNIST has ${MNIST_CLASSES} (the digits 0–9)`);
+}
+
+/** Makes `next` the current model (or none), freeing the one before it. */
+function replaceModel(next: Model | undefined): void {
+  if (model !== next) model?.dispose();
+  model = next;
   run = undefined;
 }
 
-async function inferenceFor(spec: ModelSpec): Promise<InferencePlan> {
-  const key = `${spec.layers.join('-')} ${spec.activation}`;
-  if (inference?.key !== key) {
-    inference?.plan.destroy();
-    inference = undefined;
-    inference = { key, plan: await InferencePlan.create(requireReady().gpu, spec, INFERENCE_CAPACITY, inferenceCache) };
+/** Frees the device copies of the last run's sets that `next` does not use. */
+function releaseRunData(next: RunData | undefined): void {
+  if (runData && gpu) {
+    const kept = new Set([next?.train, next?.validation]);
+    for (const set of [runData.train, runData.validation]) if (set && !kept.has(set)) gpu.release(set);
   }
-  return inference.plan;
+  runData = next;
+}
+
+/**
+ * Predictions one at a time: the drawing pad's and the gallery's share the model's inference
+ * buffers, so a second call waits for the first.
+ */
+let predicting: Promise<unknown> = Promise.resolve();
+function predictRows(target: Model, rows: Uint8Array): Promise<Predictions> {
+  const result = predicting.then(() => target.predict(rows));
+  predicting = result.catch(() => undefined);
+  return result;
+}
+
+/** The buffers behind a model's weights, each once (a transfer list may not name one twice). */
+function weightBuffers(layers: readonly LayerWeights[]): ArrayBuffer[] {
+  return [...new Set(layers.flatMap((layer) => [layer.weight.buffer, layer.bias.buffer]))] as ArrayBuffer[];
 }
 
 /** Sends the page the model's weights and its test-set analysis. */
-async function publishModel(spec: ModelSpec, params: Float32Array, result: EvalResult, source: string): Promise<Analysis> {
-  const plan = await inferenceFor(spec);
-  plan.model.writeParams(params);
-  post({ type: 'model', model: { spec, params, source } });
-  const analysis = await analyse(source, result, requireReady().mnist.test, plan, classCount(spec));
+async function publish(target: Model, source: string): Promise<number> {
+  const layers = await target.getWeights();
+  const snapshot: ModelSnapshot = { spec: target.spec, layers, source };
+  post({ type: 'model', model: snapshot }, weightBuffers(layers));
+  const analysis = await analyse(source, target, requireReady().mnist.test, (rows) => predictRows(target, rows));
   post({ type: 'analysis', analysis });
-  return analysis;
+  return analysis.accuracy;
 }
 
-async function publishRun(current: Run, source: string): Promise<Analysis> {
-  return publishModel(current.config.spec, await current.engine.readParams(), await current.engine.evaluate('test'), source);
-}
-
-async function start(config: TrainConfig): Promise<void> {
+async function start(options: Partial<TrainOptions>): Promise<void> {
   const ready = requireReady();
   if (run && run.phase !== 'finished') throw new Error('a run is in progress: stop it first');
-  closeRun();
-  loaded = undefined;
+  // The page checked the options already; resolving them again gives the split's settings.
+  const config = resolveConfig(options);
+  checkMnistShape(config.spec, `the model ${config.spec.layers.join('-')}`);
   const data = splitForRun(ready.mnist, config);
-  post({ type: 'status', text: 'Uploading data and building the training plan…' });
-  const session = new GpuSession(ready.gpu, data);
-  let engine: TrainingEngine;
-  try {
-    engine = await createGpuEngine(session, config.spec, config.optimizer, config);
-  } catch (error) {
-    session.destroy();
-    throw error;
-  }
-  const initial = initialParams(config.spec, config.init, config.seed);
-  engine.writeParams(initial);
-  run = { config, data, session, engine, phase: 'training', abort: new AbortController(), stopRequested: false };
-  const summary = datasetSummary(ready.mnist, data);
+  replaceModel(undefined);
+  releaseRunData(data);
+  post({ type: 'status', text: 'Building the model…' });
+  const created = await createModel(ready.gpu, options);
+  replaceModel(created);
+  const steps = stepsPerEpoch(data.train.count, config.batchSize);
+  const current: Run = { model: created, stepsPerEpoch: steps, phase: 'training', abort: new AbortController(), stopRequested: false };
+  run = current;
   post({
     type: 'started',
     run: {
-      config,
+      config: created.config,
       trainCount: data.train.count,
-      validationCount: data.validation.count,
-      stepsPerEpoch: engine.stepsPerEpoch,
-      parameters: paramLayout(config.spec).parameterCount,
-      labelCounts: summary.labelCounts,
+      validationCount: data.validation?.count ?? 0,
+      stepsPerEpoch: steps,
+      parameters: created.parameterCount,
+      labelCounts: runLabelCounts(data),
     },
   });
-  post({ type: 'model', model: { spec: config.spec, params: initial, source: 'initial weights' } });
-  await train(run);
+  const layers = await created.getWeights();
+  post({ type: 'model', model: { spec: created.spec, layers, source: 'initial weights' } }, weightBuffers(layers));
+  await train(current, false);
 }
 
-async function train(current: Run): Promise<void> {
+/** Fits (or, with `resume`, continues the interrupted fit) until it ends or is paused. */
+async function train(current: Run, resume: boolean): Promise<void> {
   current.phase = 'training';
   current.abort = new AbortController();
-  let outcome: TrainOutcome;
+  const control: FitControl = {
+    signal: current.abort.signal,
+    progressEvery: Math.max(1, Math.ceil(current.stepsPerEpoch / PROGRESS_PER_EPOCH)),
+    onProgress: (event) => post({ type: 'progress', event }),
+    onEpochEnd: async (record, info) => {
+      post({ type: 'epoch', record, improved: info.improved });
+      await publish(current.model, `after epoch ${record.epoch}`);
+    },
+  };
+  let result: FitResult;
   try {
-    outcome = await runTrainer(
-      current.engine,
-      { ...current.config, progressPerEpoch: PROGRESS_PER_EPOCH },
-      {
-        progress: (event) => post({ type: 'progress', event }),
-        epochEnd: async (record, _state, improved) => {
-          post({ type: 'epoch', record, improved });
-          await publishRun(current, `after epoch ${record.epoch}`);
-        },
-      },
-      { resume: current.state, bestParams: current.bestParams, signal: current.abort.signal },
-    );
+    // A resumed fit takes no training options: it continues with the interrupted one's settings.
+    result = await current.model.fit(requireReady().mnist.train, resume ? { ...control, resume: true } : control);
   } catch (error) {
     current.phase = 'finished';
     throw error;
   }
-  current.state = outcome.state;
-  current.bestParams = outcome.bestParams;
-  if (outcome.reason === 'interrupted' && !current.stopRequested) {
+  current.last = result;
+  // A lost device interrupts the fit too; the page already shows the loss, not a pause.
+  if (gpu?.isLost) throw new Error('the GPU device was lost');
+  if (result.status === 'interrupted' && !current.stopRequested) {
     current.phase = 'paused';
     post({ type: 'paused' });
-    await publishRun(current, `paused in epoch ${outcome.state.epoch + 1}`);
+    await publish(current.model, `paused in epoch ${result.history.length + 1}`);
     return;
   }
-  await finish(current, outcome);
+  await finish(current, result);
 }
 
 const epochsText = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
 
-/** Ends a run: restores the best validation epoch's weights (as the CLI does) and tests them. */
-async function finish(current: Run, outcome: TrainOutcome): Promise<void> {
+/**
+ * Ends a run with the best validation epoch's weights (as the CLI does) and tests them. A completed
+ * or early-stopped fit restored them already; a stopped (interrupted) or diverged one does it here.
+ */
+async function finish(current: Run, result: FitResult): Promise<void> {
   current.phase = 'finished';
-  const { state } = outcome;
-  const reason: FinishReason = outcome.reason === 'interrupted' ? 'stopped' : outcome.reason;
-  if (outcome.bestParams) current.engine.writeParams(outcome.bestParams);
-  const source = state.best ? `best epoch (${state.best.epoch})` : 'end of training';
-  const analysis = await publishRun(current, source);
-  const tested = `test accuracy ${(100 * analysis.accuracy).toFixed(2)}% with the weights of the ${source}`;
-  const best = state.best ? `best validation accuracy ${(100 * state.best.valAccuracy).toFixed(2)}% at epoch ${state.best.epoch}; ` : '';
+  const reason: FinishReason = result.status === 'interrupted' ? 'stopped' : result.status;
+  const restored = reason === 'stopped' || reason === 'diverged' ? current.model.restoreBestWeights() : result.restoredBest;
+  const source = restored && result.best ? `best epoch (${result.best.epoch})` : 'end of training';
+  const accuracy = await publish(current.model, source);
+  const tested = `test accuracy ${(100 * accuracy).toFixed(2)}% with the weights of the ${source}`;
+  const { best, history } = result;
+  const bestText = best ? `best validation accuracy ${(100 * best.valAccuracy).toFixed(2)}% at epoch ${best.epoch}; ` : '';
   let message: string;
   switch (reason) {
     case 'completed':
-      message = `Finished ${epochsText(state.history.length)}: ${best}${tested}.`;
+      message = `Finished ${epochsText(history.length)}: ${bestText}${tested}.`;
       break;
     case 'early-stopped':
-      message = `Early stopping after ${epochsText(state.history.length)}: ${best}${tested}.`;
+      message = `Early stopping after ${epochsText(history.length)}: ${bestText}${tested}.`;
       break;
     case 'stopped':
-      message = `Stopped in epoch ${state.epoch + 1}: ${best}${tested}.`;
+      message = `Stopped in epoch ${history.length + 1}: ${bestText}${tested}.`;
       break;
     case 'diverged': {
-      const at = outcome.divergence!;
+      const at = result.divergence!;
       message =
         `Training diverged: the loss became NaN or infinite at epoch ${at.epoch}, step ${at.stepInEpoch}. ` +
-        `Try a learning rate below ${current.config.lr}. Shown: ${tested}.`;
+        `Try a learning rate below ${result.config.lr}. Shown: ${tested}.`;
       break;
     }
   }
@@ -224,7 +254,7 @@ function pause(): void {
 async function resume(): Promise<void> {
   if (run?.phase !== 'paused') throw new Error('there is no paused run to resume');
   post({ type: 'resumed' });
-  await train(run);
+  await train(run, true);
 }
 
 async function stop(): Promise<void> {
@@ -232,49 +262,50 @@ async function stop(): Promise<void> {
     run.stopRequested = true;
     run.abort.abort();
   } else if (run?.phase === 'paused') {
-    await finish(run, { reason: 'interrupted', state: run.state!, bestParams: run.bestParams });
+    await finish(run, run.last!);
   }
 }
 
-/** The current model: the run's (its engine holds the weights) or a loaded one. */
-async function currentModel(): Promise<{ spec: ModelSpec; params: Float32Array; config?: TrainConfig } | undefined> {
-  if (run) return { spec: run.config.spec, params: await run.engine.readParams(), config: run.config };
-  return loaded;
-}
-
-async function predict(id: number, input: Float32Array): Promise<void> {
-  const model = await currentModel();
-  if (!model) throw new Error('train or load a model first');
-  const plan = await inferenceFor(model.spec);
-  plan.model.writeParams(model.params);
-  const [probabilities] = softmaxRows(await plan.logits(input), 1, classCount(model.spec));
+async function predict(id: number, input: Uint8Array): Promise<void> {
+  // predict scales the pixels by 1/255, as training does.
+  const { probabilities } = await predictRows(requireModel(), input);
   post({ type: 'prediction', id, probabilities: [...probabilities] });
 }
 
 async function save(): Promise<void> {
-  const model = await currentModel();
-  if (!model) throw new Error('train or load a model first');
-  const bytes = encodeCheckpoint({ spec: model.spec, params: model.params, version: VERSION, ...(model.config ? { config: model.config } : {}) });
+  const current = requireModel();
+  const bytes = await current.save();
   const buffer = bytes.slice().buffer;
-  post({ type: 'saved', fileName: `mlp-${model.spec.layers.join('-')}.safetensors`, bytes: buffer }, [buffer]);
+  post({ type: 'saved', fileName: `mlp-${current.spec.layers.join('-')}.safetensors`, bytes: buffer }, [buffer]);
 }
 
-async function load(name: string, bytes: ArrayBuffer): Promise<void> {
+/** The webgpu-mlp version recorded in a safetensors file's metadata (the API does not report it). */
+function savedBy(bytes: Uint8Array): string | undefined {
+  try {
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as { __metadata__?: Record<string, unknown> };
+    const version = header.__metadata__?.[VERSION_KEY];
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(name: string, buffer: ArrayBuffer): Promise<void> {
   const ready = requireReady();
   if (run && run.phase !== 'finished') throw new Error('a run is in progress: stop it before loading a model');
-  const checkpoint = decodeCheckpoint(new Uint8Array(bytes), name);
-  const { spec, params } = checkpoint;
-  if (inputSize(spec) !== IMAGE_SIZE) {
-    throw new Error(`${name}: this model takes ${inputSize(spec)} inputs, but MNIST images have ${IMAGE_SIZE} (28×28)`);
+  const bytes = new Uint8Array(buffer);
+  const loaded = await loadModel(ready.gpu, bytes, { source: name });
+  try {
+    checkMnistShape(loaded.spec, `${name}: this model`);
+  } catch (error) {
+    loaded.dispose();
+    throw error;
   }
-  if (classCount(spec) !== MNIST_CLASSES) {
-    throw new Error(`${name}: this model has ${classCount(spec)} classes, but MNIST has ${MNIST_CLASSES} (the digits 0–9)`);
-  }
-  closeRun();
-  loaded = { spec, params, name };
-  post({ type: 'loaded', name, spec, version: checkpoint.version });
-  const result = await evaluateParams(spec, params, ready.mnist.test, DEFAULT_CONFIG.evalBatchSize, ready.gpu);
-  await publishModel(spec, params, result, `loaded ${name}`);
+  replaceModel(loaded);
+  releaseRunData(undefined);
+  post({ type: 'loaded', name, spec: loaded.spec, version: savedBy(bytes) });
+  await publish(loaded, `loaded ${name}`);
 }
 
 async function handle(message: ToWorker): Promise<void> {
@@ -282,7 +313,7 @@ async function handle(message: ToWorker): Promise<void> {
     case 'init':
       return init(message.dataUrl);
     case 'start':
-      return start(message.config);
+      return start(message.options);
     case 'pause':
       return pause();
     case 'resume':

@@ -3,7 +3,7 @@
 // Not a test: run it by hand and read the table.
 //   node --import ./bin/register.mjs test/reliability/measure/dispatch-durations.ts [layers] [trainB] [evalB] ...
 // e.g. `784,256,128,10 128 1000` (the defaults) or `784,2048,10 128 10000`.
-import type { ImageSet } from '../../../src/data/dataset.ts';
+import { Dataset } from '../../../src/data/dataset.ts';
 import { BufferArena } from '../../../src/gpu/arena.ts';
 import { readBuffer } from '../../../src/gpu/buffers.ts';
 import { openGpu } from '../../../src/gpu/device.ts';
@@ -12,7 +12,7 @@ import type { KernelContext } from '../../../src/kernels/context.ts';
 import { optimizerConfig } from '../../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../../src/model/spec.ts';
 import { Random } from '../../../src/util/random.ts';
-import { uploadImageSet } from '../../../src/train/gpu-data.ts';
+import { uploadDataset } from '../../../src/train/gpu-data.ts';
 import { GpuParameters } from '../../../src/train/gpu-model.ts';
 import { EvalPlan, TrainPlan } from '../../../src/train/plan.ts';
 
@@ -29,11 +29,11 @@ if (!device.features.has('timestamp-query')) throw new Error('this adapter has n
 const arena = new BufferArena(device);
 const ctx: KernelContext = { device, cache: new KernelCache(device), arena, adapterKind: gpu.report.kind };
 
-function randomSet(name: string, count: number): ImageSet {
+function randomSet(name: string, count: number): Dataset {
   const rng = new Random(1, name);
   const images = Uint8Array.from({ length: count * layers[0] }, () => rng.below(256));
   const labels = Uint8Array.from({ length: count }, () => rng.below(layers[layers.length - 1]));
-  return { name, images, labels, count, height: 1, width: layers[0], inputSize: layers[0] };
+  return Dataset.create({ name, features: images, labels });
 }
 
 /** Milliseconds of each dispatch run alone in a timestamped pass (the largest of REPEATS runs after a warm-up run). */
@@ -67,14 +67,14 @@ function report(title: string, dispatches: readonly Dispatch[], ms: number[]): v
 }
 
 const model = new GpuParameters(arena, spec, 'adam');
-const trainSet = uploadImageSet(arena, randomSet('train', Math.max(trainB, 1024)));
+const trainSet = uploadDataset(arena, randomSet('train', Math.max(trainB, 1024)));
 const train = await TrainPlan.create(ctx, spec, optimizerConfig('adam'), model, trainSet, { batchSize: trainB, stepsPerSubmit: 1, stepsPerEpoch: 8, seed: 1 });
 train.setOrder(Uint32Array.from({ length: trainSet.count }, (_, i) => i));
 train.submit([{ t: 1, batchStart: 0, rows: trainB, record: 0, lr: 1e-3, beta1: 0.9, beta2: 0.999 }]);
 await train.readRecords(0, 1);
 report(`training step, ${layersText}, batch ${trainB}`, train.dispatches, await time(train.dispatches));
 
-const evalSet = uploadImageSet(arena, randomSet('test', evalB));
+const evalSet = uploadDataset(arena, randomSet('test', evalB));
 const evaluation = await EvalPlan.create(ctx, spec, model, evalSet, evalB);
 report(`evaluation batch, ${layersText}, ${evalB} rows requested`, evaluation.dispatches, await time(evaluation.dispatches));
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../../../src/checkpoint/files.ts';
-import { sliceSamples } from '../../../src/data/dataset.ts';
+
 import { loadIdxDataset } from '../../../src/data/files.ts';
 import { openGpu } from '../../../src/gpu/device.ts';
 import { initialParams } from '../../../src/model/init.ts';
@@ -18,8 +18,8 @@ const [trainImages = 50000, epochs = 20] = process.argv.slice(2).map(Number);
 const config = { ...DEFAULT_CONFIG, epochs };
 const mnist = await loadIdxDataset();
 const data = {
-  train: sliceSamples(mnist.train, 0, trainImages, 'train'),
-  validation: sliceSamples(mnist.train, 50000, 60000, 'validation'),
+  train: mnist.train.slice(0, trainImages, 'train'),
+  validation: mnist.train.slice(50000, 60000, 'validation'),
   test: mnist.test,
 };
 const gpu = await openGpu();

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { elementView } from '../../src/gpu/arena.ts';
 import { readUint32 } from '../../src/gpu/buffers.ts';
 import { bindKernel, encodeDispatches, type KernelDef } from '../../src/gpu/program.ts';
-import { StepParamsRing, stepParamsWgsl, type StepParams } from '../../src/gpu/step-params.ts';
+import { StepParamsRing, stepParamsWgsl, type StepParams } from '../../src/kernels/step-params.ts';
 import { expectNoGpuErrors, testKernelContext } from '../helpers/gpu.ts';
 
 const FIELDS = 8;
@@ -17,7 +17,7 @@ const probe: KernelDef = {
   includes: [stepParamsWgsl],
   bindings: [
     { name: 'out', kind: 'write' },
-    { name: 'step', kind: 'step' },
+    { name: 'step', kind: 'slot' },
   ],
   source: /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;   // [8] the slot's fields, as bits

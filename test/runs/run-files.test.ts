@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bestValidation, findBaseline, loadRunFiles, splitDifferences, stepPositions } from '../../src/report/run-files.ts';
+import { bestValidation, findBaseline, loadRunFiles, splitDifferences } from '../../src/node.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-run-files-'));
@@ -43,12 +43,6 @@ describe('loadRunFiles', () => {
   });
 });
 
-describe('stepPositions', () => {
-  it('spreads each epoch\'s steps over it, ending at the epoch boundary', () => {
-    const steps = [1, 1, 1, 1, 2, 2].map((epoch, i) => ({ t: i + 1, epoch, loss: 1 }));
-    expect(stepPositions(steps)).toEqual([0.25, 0.5, 0.75, 1, 1.5, 2]);
-  });
-});
 
 describe('findBaseline', () => {
   const runs = join(work, 'runs');

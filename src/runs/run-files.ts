@@ -1,4 +1,4 @@
-// Reading a run directory back (the layout src/cli/run-dir.ts writes), and finding the logistic-
+// Reading a run directory back (the layout run-dir.ts writes), and finding the logistic-
 // regression baseline a report compares the run with.
 //
 // Baseline convention: a run directory is compared with the 784-10 (generally IN-C) softmax
@@ -12,15 +12,22 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { classCount, inputSize, type ModelSpec } from '../model/spec.ts';
+import { MlpError } from '../errors.ts';
 import { configFromJson, type TrainConfig } from '../train/config.ts';
+import { settingsFromJson, type RunSettings } from './settings.ts';
 import type { EpochRecord } from '../train/trainer.ts';
 
-export class ReportError extends Error {
-  override name = 'ReportError';
+/** A run directory that cannot be read back (missing, not a run, malformed files). */
+export class RunFilesError extends MlpError {
+  constructor(message: string) {
+    super('RUN_DIR', message);
+    this.name = 'RunFilesError';
+  }
 }
 
 /** What `train` writes into config.json beside the TrainConfig. */
 export interface RunConfig extends TrainConfig {
+  readonly run: RunSettings;
   readonly version?: string;
   readonly adapter?: string;
   readonly command?: readonly string[];
@@ -71,7 +78,7 @@ async function readText(path: string): Promise<string | null> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ReportError(`${path}: cannot read: ${(error as Error).message}`);
+    throw new RunFilesError(`${path}: cannot read: ${(error as Error).message}`);
   }
 }
 
@@ -79,7 +86,7 @@ function parseJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ReportError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new RunFilesError(`${path}: not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -88,10 +95,16 @@ export async function loadRunFiles(path: string): Promise<RunFiles> {
   const configPath = join(dir, 'config.json');
   const configText = await readText(configPath);
   if (configText === null) {
-    throw new ReportError(existsSync(dir) ? `${dir}: no config.json here; is this a run directory written by webgpu-mlp train?` : `${dir}: no such directory`);
+    throw new RunFilesError(existsSync(dir) ? `${dir}: no config.json here; is this a run directory written by webgpu-mlp train?` : `${dir}: no such directory`);
   }
   const raw = parseJson(configText, configPath) as Record<string, unknown>;
-  const config: RunConfig = { ...configFromJson(raw, configPath), version: raw.version as string | undefined, adapter: raw.adapter as string | undefined, command: raw.command as string[] | undefined };
+  const config: RunConfig = {
+    ...configFromJson(raw, configPath),
+    run: settingsFromJson(raw),
+    version: raw.version as string | undefined,
+    adapter: raw.adapter as string | undefined,
+    command: raw.command as string[] | undefined,
+  };
 
   const summaryPath = join(dir, 'summary.json');
   const summaryText = await readText(summaryPath);
@@ -130,18 +143,6 @@ export function bestValidation(run: RunFiles): { accuracy: number; loss: number 
   return best;
 }
 
-/** Where each step falls on a fractional-epoch axis: step k of n in epoch e is at e − 1 + k/n. */
-export function stepPositions(steps: readonly StepLoss[]): number[] {
-  const perEpoch = new Map<number, number>();
-  for (const s of steps) perEpoch.set(s.epoch, (perEpoch.get(s.epoch) ?? 0) + 1);
-  const seen = new Map<number, number>();
-  return steps.map((s) => {
-    const k = (seen.get(s.epoch) ?? 0) + 1;
-    seen.set(s.epoch, k);
-    return s.epoch - 1 + k / perEpoch.get(s.epoch)!;
-  });
-}
-
 /** True for a model without hidden layers: multinomial logistic regression. */
 export function isLogisticRegression(spec: ModelSpec): boolean {
   return spec.layers.length === 2;
@@ -162,7 +163,7 @@ export async function findBaseline(run: RunFiles, given?: string | null): Promis
   if (given) {
     const baseline = await loadRunFiles(given);
     if (!isLogisticRegression(baseline.config.spec)) {
-      throw new ReportError(`${baseline.dir}: a baseline must be a logistic regression (layers IN,C), found ${baseline.config.spec.layers.join('-')}`);
+      throw new RunFilesError(`${baseline.dir}: a baseline must be a logistic regression (layers IN,C), found ${baseline.config.spec.layers.join('-')}`);
     }
     return { kind: 'found', run: baseline, how: 'given' };
   }
@@ -174,13 +175,14 @@ export async function findBaseline(run: RunFiles, given?: string | null): Promis
   return { kind: 'found', run: baseline, how: 'convention' };
 }
 
-const SPLIT_FIELDS = ['dataDir', 'validation', 'validationShuffle', 'trainSubset'] as const;
+const SPLIT_FIELDS = ['validation', 'validationShuffle', 'trainSubset'] as const;
 
-/** Ways in which two runs did not train and validate on the same split (empty when they did). */
-export function splitDifferences(a: TrainConfig, b: TrainConfig): string[] {
+/** Ways in which two runs did not train and validate on the same split (empty when they did); `run` compares their data too. */
+export function splitDifferences(a: TrainConfig & { readonly run?: RunSettings }, b: TrainConfig & { readonly run?: RunSettings }): string[] {
   const differences: string[] = SPLIT_FIELDS.filter((field) => a[field] !== b[field]).map(
     (field) => `${field} ${JSON.stringify(a[field])} vs ${JSON.stringify(b[field])}`,
   );
+  if (a.run && b.run && a.run.data.dir !== b.run.data.dir) differences.push(`data ${a.run.data.dir ?? 'MNIST'} vs ${b.run.data.dir ?? 'MNIST'}`);
   // A shuffled hold-out is drawn from the seed: different seeds hold out different samples.
   if (a.validationShuffle && b.validationShuffle && a.seed !== b.seed) differences.push(`validation drawn with seed ${a.seed} vs ${b.seed}`);
   return differences;

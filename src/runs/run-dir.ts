@@ -7,11 +7,13 @@
 //   summary.json       final test metrics, confusion matrix, timings, adapter (present = finished)
 //   best.safetensors   weights of the best validation epoch
 //   last.safetensors   weights, optimizer state and trainer state of the latest epoch (resumable)
+//   .webgpu-mlp.lock   present while a process writes the run: which one (src/runs/lock.ts)
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint, writeFileAtomic } from '../checkpoint/files.ts';
-import type { Checkpoint } from '../checkpoint/checkpoint.ts';
+import { readCheckpointFile, removeStaleTempFiles, writeFileAtomic } from '../checkpoint/files.ts';
+import { MlpError } from '../errors.ts';
+import { acquireLock, refuseIfLocked, type RunLock } from './lock.ts';
 import { epochsToCsv, epochsToJsonl } from '../train/metrics.ts';
 import type { EpochRecord } from '../train/trainer.ts';
 
@@ -26,8 +28,11 @@ export const RUN_FILES = {
   report: 'report.html',
 } as const;
 
-export class RunDirError extends Error {
-  override name = 'RunDirError';
+export class RunDirError extends MlpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('RUN_DIR', message, options);
+    this.name = 'RunDirError';
+  }
 }
 
 const encoder = new TextEncoder();
@@ -46,7 +51,11 @@ function runFilesIn(dir: string): string[] {
 export class RunDirectory {
   private stepLines: string[] = [];
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    /** Held from create/resume until close(): no other process writes the run meanwhile. */
+    private readonly lock?: RunLock,
+  ) {}
 
   /**
    * Opens `path` for a new run. An existing run there is never overwritten silently: a finished
@@ -54,17 +63,26 @@ export class RunDirectory {
    */
   static async create(path: string, options: { overwrite: boolean }): Promise<RunDirectory> {
     const dir = resolve(path);
-    RunDirectory.checkNew(path, options);
-    await Promise.all(runFilesIn(dir).map((file) => rm(join(dir, file), { force: true })));
-    mkdirSync(dir, { recursive: true });
-    const run = new RunDirectory(dir);
-    await run.removeStaleTempFiles();
-    return run;
+    // Locked before anything is checked or cleared: a run another process is writing is refused
+    // (RunLockError), --overwrite or not. The lock is held until close().
+    const lock = await acquireLock(dir);
+    try {
+      RunDirectory.checkNew(path, options);
+      await Promise.all(runFilesIn(dir).map((file) => rm(join(dir, file), { force: true })));
+      mkdirSync(dir, { recursive: true });
+      const run = new RunDirectory(dir, lock);
+      await run.removeStaleTempFiles();
+      return run;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   }
 
   /** Throws as `create` would, touching nothing: to refuse early, before any work. */
   static checkNew(path: string, options: { overwrite: boolean }): void {
     const dir = resolve(path);
+    refuseIfLocked(dir);
     const ours = runFilesIn(dir);
     if (ours.length > 0 && !options.overwrite) {
       const finished = ours.includes(RUN_FILES.summary);
@@ -79,15 +97,32 @@ export class RunDirectory {
   /** Opens an unfinished run to continue it. */
   static async resume(path: string): Promise<RunDirectory> {
     const dir = resolve(path);
+    refuseIfLocked(dir); // a run another process writes: said first, whatever the files there say
     if (!existsSync(join(dir, RUN_FILES.last))) {
       throw new RunDirError(`${dir}: no ${RUN_FILES.last} to resume from (is this a run directory?)`);
     }
-    if (existsSync(join(dir, RUN_FILES.summary))) {
-      throw new RunDirError(`${dir}: this run has finished (${RUN_FILES.summary} exists); there is nothing to resume`);
+    const lock = await acquireLock(dir);
+    try {
+      if (existsSync(join(dir, RUN_FILES.summary))) {
+        throw new RunDirError(`${dir}: this run has finished (${RUN_FILES.summary} exists); there is nothing to resume`);
+      }
+      const run = new RunDirectory(dir, lock);
+      await run.removeStaleTempFiles();
+      return run;
+    } catch (error) {
+      lock.release();
+      throw error;
     }
-    const run = new RunDirectory(dir);
-    await run.removeStaleTempFiles();
-    return run;
+  }
+
+  /** Set when opening took over a stale lock (its process gone): a line for the user. */
+  get lockNotice(): string | undefined {
+    return this.lock?.notice;
+  }
+
+  /** Releases the directory's lock: the run writes nothing more. Idempotent. */
+  close(): void {
+    this.lock?.release();
   }
 
   /** Temporary files of writes a killed process left (each file is written atomically, via one). */
@@ -124,12 +159,26 @@ export class RunDirectory {
     return writeFileAtomic(this.file('steps'), encoder.encode(['t,epoch,loss', ...this.stepLines].join('\n') + '\n'));
   }
 
-  saveCheckpoint(which: 'best' | 'last', checkpoint: Checkpoint): Promise<void> {
-    return saveCheckpoint(this.file(which), checkpoint);
+  /** config.json as written (an object; RunDirError when missing or not JSON). */
+  async readConfigJson(): Promise<Record<string, unknown>> {
+    const path = this.file('config');
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new RunDirError(`${path}: cannot read the run's config: ${(error as Error).message}`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunDirError(`${path}: not a JSON object`);
+    return value as Record<string, unknown>;
   }
 
-  loadCheckpoint(which: 'best' | 'last'): Promise<Checkpoint> {
-    return loadCheckpoint(this.file(which));
+  /** Writes a checkpoint's bytes (Model.save, or a fit's checkpoint()) atomically. */
+  saveCheckpoint(which: 'best' | 'last', bytes: Uint8Array): Promise<void> {
+    return writeFileAtomic(this.file(which), bytes);
+  }
+
+  readCheckpoint(which: 'best' | 'last'): Promise<Uint8Array> {
+    return readCheckpointFile(this.file(which));
   }
 
   has(name: keyof typeof RUN_FILES): boolean {

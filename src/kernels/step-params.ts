@@ -1,7 +1,7 @@
 // Host side of shaders/step_params.wgsl: a ring of StepParams slots, one per step of a submit,
 // written with a single queue.writeBuffer before the submit. Nothing is rebuilt per step.
 import stepParamsWgsl from '../../shaders/step_params.wgsl?raw';
-import { STEP_SLOT_BYTES } from './program.ts';
+import { UNIFORM_SLOT_BYTES } from '../gpu/program.ts';
 
 export { stepParamsWgsl };
 
@@ -28,7 +28,7 @@ export class StepParamsRing {
     readonly slots: number,
     label = 'step params',
   ) {
-    const bytes = slots * STEP_SLOT_BYTES;
+    const bytes = slots * UNIFORM_SLOT_BYTES;
     this.buffer = device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.staging = new ArrayBuffer(bytes);
     this.u32 = new Uint32Array(this.staging);
@@ -37,7 +37,7 @@ export class StepParamsRing {
 
   set(slot: number, p: StepParams): void {
     if (slot < 0 || slot >= this.slots) throw new RangeError(`step slot ${slot} outside 0..${this.slots - 1}`);
-    const base = (slot * STEP_SLOT_BYTES) / 4;
+    const base = (slot * UNIFORM_SLOT_BYTES) / 4;
     this.u32[base + 0] = p.t;
     this.u32[base + 1] = p.batchStart;
     this.u32[base + 2] = p.rows;
@@ -50,7 +50,7 @@ export class StepParamsRing {
 
   /** Uploads slots [0, count): one small write per submit. */
   flush(count = this.slots): void {
-    this.device.queue.writeBuffer(this.buffer, 0, this.staging, 0, count * STEP_SLOT_BYTES);
+    this.device.queue.writeBuffer(this.buffer, 0, this.staging, 0, count * UNIFORM_SLOT_BYTES);
   }
 
   destroy(): void {
