@@ -21,7 +21,8 @@
 // wall-clock figures move with what else runs (see bench/RESULTS.md). Then the ratios to ours.
 // A peer whose Python module or npm package is missing is skipped with a note.
 //
-// Options: --parts=ours,cpu,numpy,torch,tfjs,breakdown  --epochs=4  --extra-batch-sizes=64,256 (or none)
+// Options: --workload=default|w1-sgd|w2-sgd|small (what is trained, see WORKLOADS below)
+//   --parts=ours,cpu,numpy,torch,tfjs,breakdown  --epochs=4  --extra-batch-sizes=64,256 (or none)
 //   --cpu-steps=20  --tfjs-steps=100  --tfjs-rounds=3  --rounds=7 --breakdown-batch=128 (breakdown)
 //   --python=/usr/bin/python3  --markdown (the tables for bench/RESULTS.md)  --json
 //   --separate-dropout, --separate-bias-grad (ours and breakdown: dropout, or the bias gradients, as
@@ -47,6 +48,30 @@ import { TrainPlan } from '../src/train/plan.ts';
 import { epochOrder, runTrainer, type EpochRecord } from '../src/train/trainer.ts';
 import { VERSION } from '../src/version.ts';
 import { workerCpuNs } from './timing.ts';
+import { optimizerConfig } from '../src/model/optimizer.ts';
+
+/**
+ * What is trained (--workload): `default` is npm run train's model; `w1-sgd` the same layers with
+ * plain SGD and no dropout (where NumPy runs at OpenBLAS's sgemm rate); `w2-sgd` 784-1024-1024-10 at
+ * batch 256; `small` 784-32-10 at batch 32, where per-step overhead, not arithmetic, sets the pace.
+ */
+const plainSgd = (layers: number[], batchSize: number): TrainConfig => ({
+  ...DEFAULT_CONFIG,
+  spec: { ...DEFAULT_CONFIG.spec, layers, dropout: 0 },
+  optimizer: optimizerConfig('sgd'),
+  lr: 0.1,
+  schedule: { kind: 'constant' },
+  batchSize,
+});
+const WORKLOADS: Record<string, TrainConfig> = {
+  default: DEFAULT_CONFIG,
+  'w1-sgd': plainSgd([784, 256, 128, 10], 128),
+  'w2-sgd': plainSgd([784, 1024, 1024, 10], 256),
+  small: plainSgd([784, 32, 10], 32),
+};
+let W: TrainConfig = DEFAULT_CONFIG;
+/** The workload's flags for the peers. */
+const peerFlags = () => ({ layers: W.spec.layers.join(','), dropout: String(W.spec.dropout), optimizer: W.optimizer.kind, lr: String(W.lr), 'batch-size': String(W.batchSize) });
 
 const PARTS = ['ours', 'cpu', 'numpy', 'torch', 'tfjs', 'breakdown'] as const;
 type Part = (typeof PARTS)[number];
@@ -77,6 +102,9 @@ function parseArgs(argv: readonly string[]): Args {
   const parts = (value('parts') ?? PARTS.join(',')).split(',') as Part[];
   for (const part of parts) if (!PARTS.includes(part)) throw new Error(`unknown part ${part}; known: ${PARTS.join(', ')}`);
   const extra = value('extra-batch-sizes') ?? '64,256';
+  const workload = value('workload') ?? 'default';
+  if (!WORKLOADS[workload]) throw new Error(`unknown workload ${workload}; known: ${Object.keys(WORKLOADS).join(', ')}`);
+  W = WORKLOADS[workload];
   return {
     parts: new Set(parts),
     epochs: int('epochs', 4, 2),
@@ -85,7 +113,7 @@ function parseArgs(argv: readonly string[]): Args {
     tfjsSteps: int('tfjs-steps', 100),
     tfjsRounds: int('tfjs-rounds', 3),
     rounds: int('rounds', 7),
-    breakdownBatch: int('breakdown-batch', DEFAULT_CONFIG.batchSize),
+    breakdownBatch: int('breakdown-batch', WORKLOADS[workload].batchSize),
     python: value('python') ?? '/usr/bin/python3',
     markdown: argv.includes('--markdown'),
     json: argv.includes('--json'),
@@ -136,7 +164,7 @@ const processCpuSeconds = () => {
 // Ours: the GPU trainer, exactly as `webgpu-mlp train` drives it.
 
 function configFor(batchSize: number, epochs: number): TrainConfig {
-  return { ...DEFAULT_CONFIG, batchSize, epochs };
+  return { ...W, batchSize, epochs };
 }
 
 async function measureOurs(session: GpuSession, data: RunData & { readonly test: Dataset }, batchSize: number, epochs: number, fusion: Args['fusion']): Promise<SpeedRow> {
@@ -189,7 +217,7 @@ function stepParams(config: TrainConfig, trainCount: number, s: number, t = s + 
 }
 
 async function measureCpuReference(data: RunData & { readonly test: Dataset }, steps: number): Promise<SpeedRow> {
-  const config = configFor(DEFAULT_CONFIG.batchSize, 1);
+  const config = configFor(W.batchSize, 1);
   const load0 = load();
   const engine = new CpuEngine(config.spec, config.optimizer, initialParams(config.spec, config.init, config.seed), { train: data.train }, config);
   engine.setOrder(epochOrder(config.seed, 0, data.train.count));
@@ -281,8 +309,9 @@ async function measurePython(args: Args, peer: 'numpy' | 'torch'): Promise<Speed
   const engine = peer === 'numpy' ? 'NumPy' : 'PyTorch (CPU)';
   const load0 = load();
   // -B: no __pycache__ next to the scripts.
-  const run = await runPeer(args.python, ['-B', script, '--data-dir', defaultDataDir(), '--epochs', String(args.epochs)]);
-  if (!run.ok) return { engine, runtime: args.python, batchSize: DEFAULT_CONFIG.batchSize, method: 'skipped', note: `skipped: ${run.error}` };
+  const flags = Object.entries(peerFlags()).flatMap(([k, v]) => [`--${k}`, v]);
+  const run = await runPeer(args.python, ['-B', script, '--data-dir', defaultDataDir(), '--epochs', String(args.epochs), ...flags]);
+  if (!run.ok) return { engine, runtime: args.python, batchSize: W.batchSize, method: 'skipped', note: `skipped: ${run.error}` };
   const report = run.report as unknown as PythonReport;
   const measured = report.epochs.slice(1).map((e) => e.seconds);
   const last = report.epochs[report.epochs.length - 1];
@@ -290,7 +319,7 @@ async function measurePython(args: Args, peer: 'numpy' | 'torch'): Promise<Speed
   return {
     engine: `${engine} ${report.version}`,
     runtime: `${describeBlas(report)}${threads}`,
-    batchSize: DEFAULT_CONFIG.batchSize,
+    batchSize: W.batchSize,
     epochSeconds: report.medianEpochSeconds,
     cpuSeconds: median(report.epochs.slice(1).map((e) => e.cpuSeconds)),
     range: [Math.min(...measured), Math.max(...measured)],
@@ -323,15 +352,16 @@ async function measureTfjs(args: Args): Promise<SpeedRow> {
     'bench/peers/tfjs.ts',
     `--steps=${args.tfjsSteps}`,
     `--rounds=${args.tfjsRounds}`,
+    ...Object.entries(peerFlags()).map(([k, v]) => `--${k}=${v}`),
   ]);
-  if (!run.ok) return { engine, runtime: 'same adapter', batchSize: DEFAULT_CONFIG.batchSize, method: 'skipped', note: `skipped: ${run.error}` };
+  if (!run.ok) return { engine, runtime: 'same adapter', batchSize: W.batchSize, method: 'skipped', note: `skipped: ${run.error}` };
   const report = run.report as unknown as TfjsReport;
   const epoch = (ms: number) => (ms * report.stepsPerEpoch) / 1000;
   const trained = report.warmupSteps + report.stepsPerRound * report.msPerStep.length;
   return {
     engine: `TensorFlow.js ${report.version} (WebGPU backend)`,
     runtime: `${report.adapter} (Dawn, Node)`,
-    batchSize: DEFAULT_CONFIG.batchSize,
+    batchSize: W.batchSize,
     epochSeconds: report.medianEpochSeconds,
     cpuSeconds: epoch(median(report.cpuMsPerStep)),
     range: [epoch(Math.min(...report.msPerStep)), epoch(Math.max(...report.msPerStep))],
@@ -654,7 +684,7 @@ function renderTable(columns: readonly (readonly [string, boolean])[], rows: rea
 }
 
 function epochTable(results: Results, markdown: boolean): string[] {
-  const ours = results.rows.find((r) => r.engine.startsWith('ours') && r.batchSize === DEFAULT_CONFIG.batchSize);
+  const ours = results.rows.find((r) => r.engine.startsWith('ours') && r.batchSize === W.batchSize);
   const columns = [
     ['engine', false], ['runs on', false], ['batch', true], ['s / epoch', true], ['min – max', true], ['samples/s', true], ['CPU s / epoch', true],
     ['validation s', true], ['vs ours', false], ['how measured', false], ['load', true], ['note', false],
@@ -733,7 +763,7 @@ function breakdownVerdict(b: Breakdown): string[] {
     );
   }
   lines.push(
-    `- Wall clock, the trainer's own path (StepParams writes, a submit per ${DEFAULT_CONFIG.stepsPerSubmit} steps, record readbacks): ` +
+    `- Wall clock, the trainer's own path (StepParams writes, a submit per ${W.stepsPerSubmit} steps, record readbacks): ` +
       `${f2(b.trainer.wallMs)} ms per step (× ${b.stepsPerEpoch} = ${f2((b.trainer.wallMs * b.stepsPerEpoch) / 1000)} s per epoch), ` +
       `the full step replayed in one pass ${f2(b.full.wallMs)} ms; the wall-clock figures of parts measured at different moments move with the machine's load, ` +
       `so the shares above come from timestamps inside the same steps and from CPU time.`,
@@ -743,10 +773,10 @@ function breakdownVerdict(b: Breakdown): string[] {
 }
 
 function ratioLines(results: Results): string[] {
-  const ours = results.rows.find((r) => r.engine.startsWith('ours') && r.batchSize === DEFAULT_CONFIG.batchSize);
+  const ours = results.rows.find((r) => r.engine.startsWith('ours') && r.batchSize === W.batchSize);
   if (!ours?.epochSeconds) return [];
   return results.rows
-    .filter((r) => r !== ours && r.batchSize === DEFAULT_CONFIG.batchSize && r.epochSeconds)
+    .filter((r) => r !== ours && r.batchSize === W.batchSize && r.epochSeconds)
     .map((r) => `- vs ${r.engine}: ${f2(r.epochSeconds)} / ${f2(ours.epochSeconds)} s = ${ratio(ours, r)}`);
 }
 
@@ -755,11 +785,11 @@ function report(results: Results, markdown: boolean): string {
     `Measured ${results.date} on ${results.machine}${results.adapter ? `; adapter ${results.adapter}` : ''}.`,
     `Versions: ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `Command: \`${results.command}\`. 1-minute load average ${f1(results.loadBefore)} before, ${f1(results.loadAfter)} after (2 cores).`,
-    `Workload: ${describeSpec(DEFAULT_CONFIG.spec)}, Adam lr ${DEFAULT_CONFIG.lr}, batch ${DEFAULT_CONFIG.batchSize}, ` +
+    `Workload: ${describeSpec(W.spec)}, ${W.optimizer.kind} lr ${W.lr}, batch ${W.batchSize}, ` +
       `${results.trainCount.toLocaleString('en-US')} training images (${results.stepsPerEpoch} steps per epoch); ` +
       'epoch times exclude validation, which is timed separately.',
   ];
-  const lines = [...head, '', '### Seconds per epoch', '', ...epochTable(results, markdown), '', '### Ratios (batch 128)', '', ...ratioLines(results)];
+  const lines = [...head, '', '### Seconds per epoch', '', ...epochTable(results, markdown), '', `### Ratios (batch ${W.batchSize})`, '', ...ratioLines(results)];
   if (results.breakdown) {
     lines.push('', `### Where a step goes (batch ${results.breakdown.batchSize})`, '', ...breakdownTables(results.breakdown, markdown), '', ...breakdownVerdict(results.breakdown));
   }
@@ -794,9 +824,9 @@ async function main(): Promise<void> {
     const session = new GpuSession(gpu, { train: data.train, validation: data.validation });
     try {
       if (args.parts.has('ours')) {
-        for (const batchSize of [DEFAULT_CONFIG.batchSize, ...args.extraBatchSizes]) {
-          log(`ours: batch ${batchSize}, ${batchSize === DEFAULT_CONFIG.batchSize ? args.epochs : 2} epochs`);
-          rows.push(await measureOurs(session, data, batchSize, batchSize === DEFAULT_CONFIG.batchSize ? args.epochs : 2, args.fusion));
+        for (const batchSize of [W.batchSize, ...args.extraBatchSizes]) {
+          log(`ours: batch ${batchSize}, ${batchSize === W.batchSize ? args.epochs : 2} epochs`);
+          rows.push(await measureOurs(session, data, batchSize, batchSize === W.batchSize ? args.epochs : 2, args.fusion));
         }
       }
       if (args.parts.has('breakdown')) {
@@ -833,7 +863,7 @@ async function main(): Promise<void> {
     versions,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     trainCount: data.train.count,
-    stepsPerEpoch: Math.ceil(data.train.count / DEFAULT_CONFIG.batchSize),
+    stepsPerEpoch: Math.ceil(data.train.count / W.batchSize),
     rows,
     breakdown,
     loadBefore,

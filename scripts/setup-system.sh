@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# System packages for webgpu-mlp on Debian/Ubuntu (needs root). Does nothing when a WebGPU adapter
-# already works and Chromium is installed. Without a GPU, Dawn needs the Vulkan loader and Mesa's
-# software Vulkan driver (lavapipe); bookworm's own Mesa 22.3 is rejected by Dawn, so on bookworm it
-# comes from backports. Chromium is the browser the demo's end-to-end test drives (test/browser/).
+# System packages for webgpu-mlp on Debian/Ubuntu (needs root). Does nothing when what was asked for
+# is in place. Without a GPU, Dawn needs the Vulkan loader and Mesa's software Vulkan driver
+# (lavapipe); bookworm's own Mesa 22.3 is rejected by Dawn, so on bookworm it comes from backports.
+# Chromium is the browser the demo's end-to-end test drives (test/browser/): only tests need it.
 #
-#   scripts/setup-system.sh            Vulkan loader + lavapipe, and Chromium (what training and tests need)
-#   scripts/setup-system.sh --bench    also NumPy and PyTorch with OpenBLAS, the peers `npm run bench` compares with
+#   scripts/setup-system.sh             Vulkan loader + lavapipe (what training needs)
+#   scripts/setup-system.sh --browser   also Chromium (what the tests need; `npm test` asks for it)
+#   scripts/setup-system.sh --bench     also NumPy and PyTorch with OpenBLAS, the peers `npm run bench` compares with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_bench=0
+want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --bench) want_bench=1 ;;
-    *) echo "setup-system: unknown option $arg (expected --bench)" >&2; exit 2 ;;
+    --browser) want_browser=1 ;;
+    *) echo "setup-system: unknown option $arg (expected --browser or --bench)" >&2; exit 2 ;;
   esac
 done
 
@@ -33,7 +36,7 @@ adapter_works() {
 }
 
 chromium_present() {
-  [ -x /usr/bin/chromium ]
+  [ "$want_browser" = 0 ] || [ -x /usr/bin/chromium ]
 }
 
 bench_packages_present() {
@@ -42,7 +45,7 @@ bench_packages_present() {
 }
 
 if adapter_works && chromium_present && bench_packages_present; then
-  say "a WebGPU adapter works, Chromium is installed$([ "$want_bench" = 1 ] && echo ' and the benchmark peers are installed'); nothing to do"
+  say "a WebGPU adapter works$([ "$want_browser" = 1 ] && echo ', Chromium is installed')$([ "$want_bench" = 1 ] && echo ', the benchmark peers are installed'); nothing to do"
   exit 0
 fi
 

@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'STATE',
 ] as const;
 
+/** One of {@link ERROR_CODES}: what kind of failure an {@link MlpError} is. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Base class of every error webgpu-mlp throws on purpose. */

@@ -1,9 +1,9 @@
 /**
  * Train multi-layer perceptrons on the GPU through WebGPU, in Node (Dawn) and in browsers: open a
- * {@link Gpu}, make a {@link Dataset} from typed arrays, {@link createModel}, then `fit`, `evaluate`,
+ * `Gpu`, make a `Dataset` from typed arrays, `createModel`, then `fit`, `evaluate`,
  * `predict`, `save` and `dispose`. Node-only helpers (files, MNIST, run directories) are in
  * `webgpu-mlp/node`. Importing this module has no side effects: nothing runs and no global is
- * touched until {@link openGpu} is called.
+ * touched until `openGpu()` is called.
  *
  * @example
  * ```js
@@ -22,6 +22,8 @@ import { Dataset, type DatasetInit, type Features } from './data/dataset.ts';
 export { openGpu, Gpu, type OpenGpuOptions } from './api/gpu.ts';
 export type { AdapterReport } from './gpu/device.ts';
 export { Dataset, type DatasetInit, type Features } from './data/dataset.ts';
+export { parseCsvText, type CsvOptions } from './data/csv.ts';
+export { tableOptions, type TableShape } from './train/table-defaults.ts';
 export {
   createModel,
   loadModel,
@@ -47,9 +49,13 @@ export type { OptimizerConfig, OptimizerKind } from './model/optimizer.ts';
 export type { InitScheme } from './model/init.ts';
 export type { Schedule } from './train/schedule.ts';
 export type { EpochRecord, ProgressEvent, Divergence } from './train/trainer.ts';
+export type { RecoverOptions, Recovery } from './train/recovery.ts';
+export type { EngineSetup } from './train/engine.ts';
+export { checkGpu, type CheckOptions, type CheckReport, type CheckResult } from './api/check.ts';
+export { tuneKernels, type TuneReport, type TunedKernel } from './api/tune.ts';
 export { exportOnnx, exportTfjs } from './api/export.ts';
 export type { ExportOptions, InputTransform, Standardization } from './export/common.ts';
-export type { TfjsExport } from './export/tfjs.ts';
+export type { TfjsExport, TfjsModelJson, TfjsWeightSpec } from './export/tfjs.ts';
 export { MlpError, ERROR_CODES, type ErrorCode } from './errors.ts';
 export { grayFromRgba, preprocessDigit, type GrayImage } from './data/preprocess.ts';
 export { Random } from './util/random.ts';

@@ -12,6 +12,7 @@ import { readCheckpointFile, writeFileAtomic } from './checkpoint/files.ts';
 
 export { loadMnist } from './data/mnist.ts';
 export { loadIdxDataset, type IdxDataset } from './data/files.ts';
+export { readCsvFile } from './data/csv-file.ts';
 export { readImageFile } from './data/image-file.ts';
 export { exportCheckpointFile, type WrittenFile } from './export/files.ts';
 
@@ -30,7 +31,19 @@ export async function readModel(backend: Backend, path: string): Promise<Model> 
 
 // Run directories: what `webgpu-mlp train`, search and study write, and report and export read.
 export { writeFileAtomic } from './checkpoint/files.ts';
-export { prepareData, type DataSource, type RunData } from './runs/data.ts';
+export {
+  csvSource,
+  describeSource,
+  isCsvSource,
+  loadData,
+  prepareData,
+  splitData,
+  type CsvSource,
+  type DataSource,
+  type IdxSource,
+  type LoadedData,
+  type RunData,
+} from './runs/data.ts';
 export { acquireLock, lockNote, type LockHolder, type RunLock } from './runs/lock.ts';
 export type { Reporter } from './runs/reporter.ts';
 export { defaultRunName, RunDirectory, RUN_FILES } from './runs/run-dir.ts';

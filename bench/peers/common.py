@@ -35,7 +35,15 @@ def parse_args(description):
     parser.add_argument('--eval-batch-size', type=int, default=1000)
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--threads', type=int, default=0, help="NumPy: OpenBLAS threads; PyTorch: intra-op threads (0: the library's default)")
-    return parser.parse_args()
+    # The workload (default: the default model of `npm run train`); bench/speed.ts --workload sets them.
+    parser.add_argument('--layers', default=','.join(map(str, LAYERS)), help='layer widths, comma-separated')
+    parser.add_argument('--dropout', type=float, default=DROPOUT, help='dropout after each hidden layer')
+    parser.add_argument('--optimizer', choices=('adam', 'sgd'), default='adam')
+    parser.add_argument('--lr', type=float, default=LR)
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu', help='PyTorch only: where the model trains')
+    args = parser.parse_args()
+    args.layers = tuple(int(w) for w in args.layers.split(','))
+    return args
 
 
 def read_idx(path):

@@ -7,14 +7,13 @@ from NumPy's PCG64 generator. Run: /usr/bin/python3 bench/peers/numpy_mlp.py --d
 """
 import numpy as np
 
-from common import BETA1, BETA2, DROPOUT, EPS, LAYERS, LR, openblas, run
-
-KEEP = 1 - DROPOUT
+from common import BETA1, BETA2, EPS, openblas, run
 
 
 class NumpyMlp:
-    def __init__(self, rng):
-        pairs = list(zip(LAYERS[:-1], LAYERS[1:]))
+    def __init__(self, rng, args):
+        self.dropout, self.optimizer, self.lr = args.dropout, args.optimizer, args.lr
+        pairs = list(zip(args.layers[:-1], args.layers[1:]))
         total = sum(o * i + o for i, o in pairs)
         self.params = np.zeros(total, np.float32)
         self.grads = np.zeros(total, np.float32)
@@ -49,9 +48,9 @@ class NumpyMlp:
                 return z, inputs, acts, masks
             np.maximum(z, 0, out=z)
             acts.append(z)
-            if train:
-                mask = (self.rng.random(z.shape, dtype=np.float32) >= DROPOUT).astype(np.float32)
-                mask *= np.float32(1 / KEEP)  # inverted dropout: kept units scaled by 1/keep
+            if train and self.dropout > 0:
+                mask = (self.rng.random(z.shape, dtype=np.float32) >= self.dropout).astype(np.float32)
+                mask *= np.float32(1 / (1 - self.dropout))  # inverted dropout: kept units scaled by 1/keep
                 masks.append(mask)
                 h = z * mask
             else:
@@ -79,10 +78,15 @@ class NumpyMlp:
             np.sum(dz, axis=0, out=self.db[l])
             if l > 0:
                 dh = dz @ self.W[l]  # [B, IN]
-                dh *= masks[l - 1]
+                if masks:
+                    dh *= masks[l - 1]
                 np.multiply(dh, acts[l - 1] > 0, out=dh)  # relu'
                 dz = dh
-        self.adam()
+        if self.optimizer == 'sgd':
+            self.grads *= np.float32(self.lr)  # plain SGD: one pass over the parameters
+            self.params -= self.grads
+        else:
+            self.adam()
         return loss_sum, correct
 
     def adam(self):
@@ -101,7 +105,7 @@ class NumpyMlp:
         np.sqrt(tmp, out=tmp)
         tmp += np.float32(EPS)
         np.divide(m, tmp, out=tmp)
-        tmp *= np.float32(LR / bc1)
+        tmp *= np.float32(self.lr / bc1)
         self.params -= tmp
 
     def evaluate(self, x, y, batch):
@@ -118,6 +122,6 @@ if __name__ == '__main__':
     def make(args, rng):
         if args.threads > 0 and openblas():
             openblas()[2](args.threads)
-        return NumpyMlp(rng)
+        return NumpyMlp(rng, args)
 
     run('numpy', np.__version__, make)

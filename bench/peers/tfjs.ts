@@ -1,6 +1,7 @@
 // TensorFlow.js peer of `npm run bench`: the default MLP trained by TF.js's WebGPU backend on the same
 // adapter, in Node, with Dawn (the `webgpu` package) as navigator.gpu.
 // Run: node --import ./bin/register.mjs bench/peers/tfjs.ts [--steps=100] [--rounds=3] [--batch-size=128]
+//   [--layers=784,256,128,10 --dropout=0.2 --optimizer=adam|sgd --lr=0.001] (default: the default model)
 //
 // The model is a tfjs-layers Sequential (Dense 256 relu, Dropout 0.2, Dense 128 relu, Dropout 0.2,
 // Dense 10), trained by a custom loop: optimizer.minimize over tf.losses.softmaxCrossEntropy with
@@ -25,6 +26,11 @@ const ROUNDS = value('rounds', 3);
 const WARMUP = value('warmup', 10);
 const B = value('batch-size', DEFAULT_CONFIG.batchSize);
 const EVAL_BATCH = DEFAULT_CONFIG.evalBatchSize;
+const text = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const LAYERS = text('layers')?.split(',').map(Number) ?? DEFAULT_CONFIG.spec.layers;
+const DROPOUT = value('dropout', DEFAULT_CONFIG.spec.dropout);
+const OPTIMIZER = text('optimizer') ?? 'adam';
+const LR = value('lr', DEFAULT_CONFIG.lr);
 
 // Dawn's instance must outlive the device TF.js makes from it (see src/gpu/device.ts): module scope.
 Object.assign(globalThis, globals);
@@ -40,7 +46,7 @@ const adapter = await gpu.requestAdapter();
 if (!adapter) throw new Error('no WebGPU adapter');
 if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not initialise its WebGPU backend');
 
-const { spec } = DEFAULT_CONFIG;
+const spec = { ...DEFAULT_CONFIG.spec, layers: LAYERS, dropout: DROPOUT };
 const data = await prepareData({ dir: null }, DEFAULT_CONFIG);
 const { train } = data;
 const validation = data.validation!;
@@ -53,7 +59,7 @@ spec.layers.slice(1).forEach((units, l) => {
   model.add(tfl.layers.dense({ units, activation: hidden ? spec.activation : 'linear', kernelInitializer: 'heNormal', ...(l === 0 ? { inputShape: [IN] } : {}) }));
   if (hidden && spec.dropout > 0) model.add(tfl.layers.dropout({ rate: spec.dropout }));
 });
-const optimizer = tf.train.adam(DEFAULT_CONFIG.lr);
+const optimizer = OPTIMIZER === 'sgd' ? tf.train.sgd(LR) : tf.train.adam(LR);
 
 const stepsPerEpoch = Math.ceil(train.count / B);
 const order = epochOrder(DEFAULT_CONFIG.seed, 0, train.count);
@@ -88,12 +94,12 @@ function trainStep(s: number): void {
 const waiter = new IdleWaiter(true);
 
 /** Runs `count` steps from step `first` and waits for them; returns wall ms and CPU ms (all threads). */
-async function round(first: number, count: number): Promise<{ wall: number; cpu: number }> {
+async function round(first: number, count: number, learn = true): Promise<{ wall: number; cpu: number }> {
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   for (let k = 0; k < count; k++) {
     trainStep((first + k) % stepsPerEpoch);
-    waiter.submitted(1);
+    waiter.submitted(1, { learn });
   }
   await waiter.wait(() => lossTotal.data());
   const cpu = process.cpuUsage(cpu0);
@@ -102,7 +108,7 @@ async function round(first: number, count: number): Promise<{ wall: number; cpu:
 
 const log = (message: string) => process.stderr.write(`tfjs: ${message}\n`);
 const t0 = performance.now();
-await round(0, WARMUP); // compiles TF.js's pipelines (and lavapipe's shaders) on first use
+await round(0, WARMUP, false); // compiles TF.js's pipelines (and lavapipe's shaders) on first use: nothing to learn from
 log(`warm-up ${WARMUP} steps: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const msPerStep: number[] = [];
 const cpuMsPerStep: number[] = [];

@@ -2,12 +2,14 @@
 
 nn.Sequential of Linear / ReLU / Dropout, nn.CrossEntropyLoss, torch.optim.Adam with its defaults
 (lr 1e-3), zero_grad(set_to_none=True), intra-op threads as PyTorch sets them unless --threads is given.
-Run: /usr/bin/python3 bench/peers/torch_mlp.py --data-dir DIR [--threads N]
+With --device cuda the model lives on the GPU and each batch is copied there (as a plain loop does);
+the per-step loss read back (float()) synchronises every step, as in most training loops.
+Run: /usr/bin/python3 bench/peers/torch_mlp.py --data-dir DIR [--threads N] [--device cuda]
 """
 import torch
 from torch import nn
 
-from common import DROPOUT, LAYERS, LR, run
+from common import run
 
 
 class TorchMlp:
@@ -16,17 +18,22 @@ class TorchMlp:
         if args.threads > 0:
             torch.set_num_threads(args.threads)
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(LAYERS[:-1], LAYERS[1:])):
+        widths = args.layers
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
             layers.append(nn.Linear(n_in, n_out))
-            if i < len(LAYERS) - 2:
-                layers += [nn.ReLU(), nn.Dropout(DROPOUT)]
-        self.model = nn.Sequential(*layers)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+            if i < len(widths) - 2:
+                layers.append(nn.ReLU())
+                if args.dropout > 0:
+                    layers.append(nn.Dropout(args.dropout))
+        self.device = torch.device(args.device if args.device == 'cpu' or torch.cuda.is_available() else 'cpu')
+        self.model = nn.Sequential(*layers).to(self.device)
+        make = torch.optim.SGD if args.optimizer == 'sgd' else torch.optim.Adam
+        self.optimizer = make(self.model.parameters(), lr=args.lr)
         self.loss = nn.CrossEntropyLoss(reduction='mean')
         self.loss_sum = nn.CrossEntropyLoss(reduction='sum')
 
     def train_step(self, x, y):
-        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        x, y = torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         logits = self.model(x)
@@ -41,8 +48,8 @@ class TorchMlp:
         loss_sum, correct = 0.0, 0
         with torch.no_grad():
             for start in range(0, len(y), batch):
-                xb = torch.from_numpy(x[start : start + batch])
-                yb = torch.from_numpy(y[start : start + batch])
+                xb = torch.from_numpy(x[start : start + batch]).to(self.device)
+                yb = torch.from_numpy(y[start : start + batch]).to(self.device)
                 logits = self.model(xb)
                 loss_sum += float(self.loss_sum(logits, yb))
                 correct += int((logits.argmax(dim=1) == yb).sum())
@@ -54,5 +61,9 @@ if __name__ == '__main__':
         'pytorch',
         torch.__version__,
         lambda args, rng: TorchMlp(args),
-        lambda: {'threads': torch.get_num_threads(), 'interopThreads': torch.get_num_interop_threads()},
+        lambda: {
+            'threads': torch.get_num_threads(),
+            'interopThreads': torch.get_num_interop_threads(),
+            'cuda': torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
     )

@@ -9,7 +9,8 @@ import { renderConfusion } from './ui/confusion.ts';
 import { LabelDistribution, renderSampleGrid } from './ui/dataset-view.ts';
 import { byId, el, formatCount, percent } from './ui/dom.ts';
 import { DrawingPad } from './ui/draw.ts';
-import { renderGallery } from './ui/gallery.ts';
+import { renderGallery, renderMistakeRows } from './ui/gallery.ts';
+import type { TableSummary } from './protocol.ts';
 import { Histograms } from './ui/histograms.ts';
 import { HistoryTable, StatusView } from './ui/status.ts';
 import { renderWeights } from './ui/weights.ts';
@@ -57,6 +58,8 @@ function main(): void {
   byId('preset-cli').addEventListener('click', () => form.setOptions(CLI_OPTIONS));
 
   let phase: Phase = 'loading';
+  /** The CSV table the page trains on instead of MNIST, once one was dropped. */
+  let table: TableSummary | undefined;
   let hasModel = false;
   /** What the phase line says about a model being loaded, until its test results arrive. */
   let loading: string | undefined;
@@ -99,6 +102,7 @@ function main(): void {
   }
 
   function showNotice(message: string | undefined, action?: { label: string; run: () => void }): void {
+    delete notice.dataset.kind;
     notice.hidden = message === undefined;
     notice.replaceChildren(message ?? '');
     if (action) {
@@ -125,10 +129,10 @@ function main(): void {
       history.reset();
       charts.reset(run.stepsPerEpoch);
       status.runStarted(run.config.epochs);
-      labels.update(run.labelCounts);
+      labels.update(run.labelCounts, table?.classNames);
       setPhase(
         'training',
-        `Training ${run.config.spec.layers.join('-')} (${formatCount(run.parameters)} parameters) on ${formatCount(run.trainCount)} images, ` +
+        `Training ${run.config.spec.layers.join('-')} (${formatCount(run.parameters)} parameters) on ${formatCount(run.trainCount)} ${table ? 'rows' : 'images'}, ` +
           `validating on ${formatCount(run.validationCount)}; ${run.stepsPerEpoch} steps per epoch.`,
       );
     },
@@ -160,9 +164,16 @@ function main(): void {
       histograms.update(model);
       pad.refresh();
     },
+    table: ({ table: summary }) => {
+      table = summary;
+      hasModel = false;
+      showTableMode(summary);
+      setPhase('ready', `Ready to train on ${summary.name}: the settings suit its size; start training.`);
+    },
     analysis: ({ analysis }) => {
       renderConfusion(byId('confusion'), analysis);
-      renderGallery(byId('gallery'), byId('gallery-summary'), analysis);
+      if (table) renderMistakeRows(byId('mistake-rows'), byId('gallery-summary'), analysis, table.features);
+      else renderGallery(byId('gallery'), byId('gallery-summary'), analysis);
       byId('gallery-summary').classList.remove('empty');
       status.testAccuracy(analysis.accuracy, analysis.source);
       if (loading) {
@@ -200,13 +211,17 @@ function main(): void {
         inFlight = undefined;
         return;
       }
-      const what = { init: 'Could not start', train: 'Training failed', save: 'Could not save the model', load: 'Could not load the model' }[context];
+      const what = { init: 'Could not start', train: 'Training failed', save: 'Could not save the model', load: 'Could not load the model', table: 'Could not read the table' }[context];
       showNotice(`${what}: ${message}`);
       if (context === 'init') setPhase('failed', `${what}.`);
       else if (context === 'train' && (phase === 'training' || phase === 'paused')) {
         status.clock(false);
         setPhase('finished', `${what}.`);
       } else setPhase(phase, byId('phase').textContent ?? '');
+    },
+    recovered: ({ text }) => {
+      showNotice(text);
+      notice.dataset.kind = 'recovered';
     },
     'device-lost': ({ message }) => {
       status.clock(false);
@@ -220,7 +235,8 @@ function main(): void {
     client = new WorkerClient(handlers);
     inFlight = undefined;
     waiting = undefined;
-    client.send({ type: 'init', dataUrl: new URL(MNIST_DIR, document.baseURI).href });
+    const loseAfter = Number(new URLSearchParams(location.search).get('lose-device-after-steps'));
+    client.send({ type: 'init', dataUrl: new URL(MNIST_DIR, document.baseURI).href, ...(loseAfter > 0 ? { loseDeviceAfterSteps: loseAfter } : {}) });
   }
 
   function restart(): void {
@@ -229,6 +245,77 @@ function main(): void {
     setPhase('loading', 'Restarting…');
     connect();
   }
+
+  /** The page as a table's: the drawing pad, weight images and sample grid go; the table's numbers come. */
+  function showTableMode(summary: TableSummary): void {
+    for (const panel of document.querySelectorAll<HTMLElement>('[data-images-only]')) panel.hidden = true;
+    byId('gallery').hidden = true;
+    byId('mistake-rows').hidden = false;
+    byId('mistake-rows').replaceChildren();
+    byId('gallery-title').textContent = 'Most confident mistakes';
+    byId('gallery-summary').textContent = 'Appears after the first epoch.';
+    byId('confusion').replaceChildren(el('p', { class: 'empty' }, 'Appears after the first epoch.'));
+    const caption = byId('dataset-caption');
+    caption.classList.remove('empty');
+    caption.textContent =
+      `${summary.name}: ${formatCount(summary.rows)} rows; label column "${summary.label}" with ${summary.classNames.length} classes (${summary.classNames.join(', ')}); ` +
+      `${summary.features.length} feature${summary.features.length === 1 ? '' : 's'}` +
+      `${summary.ignored.length ? ` (not numbers, left out: ${summary.ignored.join(', ')})` : ''}. ` +
+      `${formatCount(summary.train)} rows train and validate, ${summary.test ? `${formatCount(summary.test)} are held out for testing` : 'and, the table being tiny, test too'}. ` +
+      'Features are standardized with the training rows\' mean and std.';
+    const stats = byId('table-stats');
+    stats.hidden = false;
+    const show = (v: number) => String(Number(v.toPrecision(4)));
+    stats.replaceChildren(
+      el(
+        'table',
+        { class: 'feature-stats' },
+        el('thead', {}, el('tr', {}, ...['feature', 'min', 'mean', 'std', 'max'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...summary.stats.map((f) => el('tr', {}, el('td', {}, f.name), el('td', {}, show(f.min)), el('td', {}, show(f.mean)), el('td', {}, show(f.std)), el('td', {}, show(f.max))))),
+      ),
+    );
+    labels.update(summary.labelCounts, summary.classNames);
+    const current = form.options();
+    form.setOptions({ ...(current ?? DEMO_OPTIONS), ...summary.options } as typeof DEMO_OPTIONS);
+    byId('footer-data').textContent = `Data: ${summary.name}, dropped on this page.`;
+  }
+
+  /** Reads a CSV file and hands it to the worker, which parses it with the library's reader. */
+  async function readTable(file: File): Promise<void> {
+    if (phase === 'training' || phase === 'paused' || phase === 'loading') {
+      showNotice('Stop the run (or wait for the data to load) before loading a table.');
+      return;
+    }
+    showNotice(undefined);
+    setPhase(phase, `Reading ${file.name}…`);
+    client.send({ type: 'table', name: file.name, text: await file.text() });
+  }
+  const tableInput = byId<HTMLInputElement>('table-file');
+  tableInput.addEventListener('change', () => {
+    const file = tableInput.files?.[0];
+    tableInput.value = '';
+    if (file) void readTable(file);
+  });
+  document.addEventListener('dragover', (event) => {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    document.body.classList.add('dropping');
+  });
+  document.addEventListener('dragleave', (event) => {
+    if (event.relatedTarget === null) document.body.classList.remove('dropping');
+  });
+  document.addEventListener('drop', (event) => {
+    const file = event.dataTransfer?.files[0];
+    if (!file) return;
+    event.preventDefault();
+    document.body.classList.remove('dropping');
+    if (file.name.endsWith('.safetensors')) {
+      void file.arrayBuffer().then((bytes) => client.send({ type: 'load', name: file.name, bytes }, [bytes]));
+      return;
+    }
+    void readTable(file);
+  });
 
   buttons.start.addEventListener('click', () => {
     const options = form.options();

@@ -4,8 +4,12 @@ import type { AdapterReport, EpochRecord, FitStatus, LayerWeights, ModelSpec, Pr
 
 /** Page → worker. */
 export type ToWorker =
-  /** Open the GPU and fetch MNIST from `dataUrl` (absolute URL of the mnist/ folder). */
-  | { readonly type: 'init'; readonly dataUrl: string }
+  /**
+   * Open the GPU and fetch MNIST from `dataUrl` (absolute URL of the mnist/ folder).
+   * `loseDeviceAfterSteps` (the page's `?lose-device-after-steps=N`, for tests): destroy the device
+   * once, N steps into a run, as a GPU reset would.
+   */
+  | { readonly type: 'init'; readonly dataUrl: string; readonly loseDeviceAfterSteps?: number }
   /** Training options as createModel and fit take them, already checked by resolveConfig on the page. */
   | { readonly type: 'start'; readonly options: Partial<TrainOptions> }
   | { readonly type: 'pause' }
@@ -14,6 +18,11 @@ export type ToWorker =
   /** input: u8 [784], a preprocessed drawing (pixels 0..255, as MNIST stores them). */
   | { readonly type: 'predict'; readonly id: number; readonly input: Uint8Array }
   | { readonly type: 'save' }
+  /**
+   * Train on a CSV table (a file dropped on the page) instead of MNIST: its text, its file name,
+   * and the label column (default: the last column). Ignored columns: those that are not numbers.
+   */
+  | { readonly type: 'table'; readonly name: string; readonly text: string; readonly label?: string; readonly ignore?: readonly string[] }
   | { readonly type: 'load'; readonly name: string; readonly bytes: ArrayBuffer };
 
 /** How many images of each class (index = label). */
@@ -26,6 +35,34 @@ export interface DatasetSummary {
   readonly sampleImages: Uint8Array;
   readonly sampleLabels: Uint8Array;
   readonly labelCounts: { readonly train: LabelCounts; readonly validation: LabelCounts; readonly test: LabelCounts };
+}
+
+/** A table loaded from a CSV file: what the page shows of it, and the training defaults that suit its size. */
+export interface TableSummary {
+  readonly name: string;
+  /** The file's columns (header), the label column and the features (the other numeric columns). */
+  readonly columns: readonly string[];
+  readonly label: string;
+  readonly features: readonly string[];
+  readonly ignored: readonly string[];
+  readonly classNames: readonly string[];
+  readonly rows: number;
+  readonly train: number;
+  readonly test: number;
+  /** Per feature of the training rows (the first 20 features). */
+  readonly stats: readonly { readonly name: string; readonly min: number; readonly mean: number; readonly std: number; readonly max: number }[];
+  /** tableOptions(train): layers from the table, validation fraction, batch size, epochs. */
+  readonly options: Partial<TrainOptions>;
+  readonly labelCounts: DatasetSummary['labelCounts'];
+}
+
+/** A misclassified table row: its class, the prediction, and its first feature values. */
+export interface TableMistake {
+  readonly index: number;
+  readonly label: number;
+  readonly predicted: number;
+  readonly confidence: number;
+  readonly values: readonly number[];
 }
 
 export interface RunInfo {
@@ -58,8 +95,11 @@ export interface Analysis {
   /** counts[true][predicted] */
   readonly confusion: number[][];
   readonly mistakes: number;
-  /** The most confident mistakes among those examined, most confident first. */
+  /** The most confident mistakes among those examined, most confident first (images). */
   readonly gallery: GalleryItem[];
+  /** For a table: the most confident mistakes as rows, and the class names. */
+  readonly rows?: TableMistake[];
+  readonly classNames?: readonly string[];
 }
 
 export interface ModelSnapshot {
@@ -76,6 +116,7 @@ export type FinishReason = Exclude<FitStatus, 'interrupted'> | 'stopped';
 export type FromWorker =
   | { readonly type: 'status'; readonly text: string }
   | { readonly type: 'ready'; readonly adapter: AdapterReport; readonly dataset: DatasetSummary }
+  | { readonly type: 'table'; readonly table: TableSummary }
   | { readonly type: 'started'; readonly run: RunInfo }
   | { readonly type: 'progress'; readonly event: ProgressEvent }
   | { readonly type: 'epoch'; readonly record: EpochRecord; readonly improved: boolean }
@@ -90,6 +131,8 @@ export type FromWorker =
   | { readonly type: 'error'; readonly context: ErrorContext; readonly message: string }
   /** No WebGPU, or no adapter: the page explains what to do. */
   | { readonly type: 'no-webgpu'; readonly message: string }
-  | { readonly type: 'device-lost'; readonly message: string };
+  | { readonly type: 'device-lost'; readonly message: string }
+  /** The device was lost and replaced; a run in progress went on (the text says from where). */
+  | { readonly type: 'recovered'; readonly text: string };
 
-export type ErrorContext = 'init' | 'train' | 'predict' | 'save' | 'load';
+export type ErrorContext = 'init' | 'train' | 'predict' | 'save' | 'load' | 'table';

@@ -1,11 +1,17 @@
 // Models for other runtimes, from the public API: ONNX bytes (ONNX Runtime, and any tool that reads
 // ONNX) and a TensorFlow.js Layers model (tf.loadLayersModel). Functions rather than Model methods,
 // so that a page which never exports bundles no protobuf code.
-import type { ExportOptions } from '../export/common.ts';
+import type { ExportOptions, InputTransform } from '../export/common.ts';
 import { exportOnnx as onnxBytes } from '../export/onnx.ts';
 import { exportTfjs as tfjsArtifacts, type TfjsExport } from '../export/tfjs.ts';
 import { denseLayers, paramLayout } from '../model/tensors.ts';
 import type { Model } from './model.ts';
+
+/** The default input of a model's export: raw table values (standardized inside when it standardizes), else bytes. */
+function inputOf(model: Model): InputTransform {
+  if (model.featureType !== 'f32') return 'bytes';
+  return model.standardization ?? 'identity';
+}
 
 /** The model's parameters in the flat layout the exporters read. */
 async function flatParams(model: Model): Promise<Float32Array> {
@@ -26,7 +32,7 @@ async function flatParams(model: Model): Promise<Float32Array> {
  * or `{ mean, std }` (raw table values, standardized inside).
  */
 export async function exportOnnx(model: Model, options: ExportOptions = {}): Promise<Uint8Array> {
-  return onnxBytes(model.spec, await flatParams(model), options);
+  return onnxBytes(model.spec, await flatParams(model), { ...options, input: options.input ?? inputOf(model) });
 }
 
 /**
@@ -35,5 +41,5 @@ export async function exportOnnx(model: Model, options: ExportOptions = {}): Pro
  * input transform folded into the first layer.
  */
 export async function exportTfjs(model: Model, options: ExportOptions = {}): Promise<TfjsExport> {
-  return tfjsArtifacts(model.spec, await flatParams(model), options);
+  return tfjsArtifacts(model.spec, await flatParams(model), { ...options, input: options.input ?? inputOf(model) });
 }

@@ -10,29 +10,37 @@ import { classCount, describeSpec, inputSize, type ModelSpec } from '../model/sp
 import { denseLayers, paramLayout } from '../model/tensors.ts';
 import { optimizerConfig } from '../model/optimizer.ts';
 import { ReferenceMlp } from '../reference/mlp.ts';
-import { CpuBackend, GpuBackend, type ModelBackend } from '../train/backend.ts';
+import { CpuBackend, GpuBackend, type EnginePrepare, type ModelBackend } from '../train/backend.ts';
 import { ConfigError, configFromJson, type TrainConfig } from '../train/config.ts';
-import type { TrainingEngine } from '../train/engine.ts';
+import type { EngineSetup, TrainingEngine } from '../train/engine.ts';
 import { confusionMatrix, perClassAccuracy } from '../train/metrics.ts';
 import { MODEL_OPTIONS, optionsOf, readOptions, resolveConfig, TRAIN_OPTIONS, type TrainOptions } from '../train/options.ts';
 import { modelInput } from '../train/inference.ts';
+import { affineOf, applyAffine, computeStandardization, type Standardization } from '../data/standardize.ts';
+import type { CheckpointData } from '../checkpoint/checkpoint.ts';
 import { subset, trainingSplit } from '../train/split.ts';
 import {
+  initialTrainerState,
   runTrainer,
   type Divergence,
   type EpochRecord,
   type ProgressEvent,
   type TrainerSnapshot,
   type TrainerState,
+  type TrainOutcome,
 } from '../train/trainer.ts';
+import { progressOnce, recoveryLimitMessage, resolveRecovery, type HostSnapshot, type RecoverOptions, type Recovery } from '../train/recovery.ts';
 import { VERSION } from '../version.ts';
 import { workspaceOf, type Gpu } from './gpu.ts';
 
 /** Where a model lives: a {@link Gpu}, or 'cpu' for the CPU reference (float64 loops: slow, exact). */
 export type Backend = Gpu | 'cpu';
 
-/** Training options (see {@link TrainOptions}) in camelCase or kebab-case, as a search file would write them. */
-export type Options = Partial<TrainOptions> & Readonly<Record<string, unknown>>;
+/**
+ * Training options: {@link TrainOptions} in camelCase, or any of them in kebab-case as a search file
+ * would write them (`'batch-size': 64`). Every value is checked when the model is made.
+ */
+export type Options = Partial<TrainOptions> | Readonly<Record<string, unknown>>;
 
 /** Where a fit stands after an epoch or a mid-epoch checkpoint: passed to the fit's callbacks. */
 export interface CheckpointInfo {
@@ -50,6 +58,7 @@ export interface CheckpointInfo {
   checkpoint(options?: { readonly resumable?: boolean }): Uint8Array;
 }
 
+/** What {@link FitControl.onEpochEnd} gets beside the epoch's record. */
 export interface EpochInfo extends CheckpointInfo {
   /** The epoch's validation accuracy is the best so far (the weights early stopping would keep). */
   readonly improved: boolean;
@@ -61,8 +70,30 @@ export interface FitControl {
   readonly validation?: Dataset;
   /** Aborting stops at the next steps; the fit returns with reason 'interrupted', resumable. */
   readonly signal?: AbortSignal;
-  /** Called once the fit is set up, before its first step: the sets it trains and validates on, and its steps per epoch. */
-  readonly onStart?: (info: { readonly trainCount: number; readonly validationCount: number; readonly stepsPerEpoch: number }) => void;
+  /**
+   * Called once the fit is set up, before its first step: the sets it trains and validates on, its
+   * steps per epoch, and what getting ready took (`setup`: plans built and every pipeline compiled;
+   * null when the fit continued on the previous fit's engine, or on the CPU).
+   */
+  readonly onStart?: (info: { readonly trainCount: number; readonly validationCount: number; readonly stepsPerEpoch: number; readonly setup: EngineSetup | null }) => void;
+  /**
+   * What the caller will do once the fit ends: sets it will evaluate (with the fit's evaluation batch
+   * size) and whether it will predict. Their plans are built and their pipelines compiled with the
+   * fit's, before its first step, so that no compilation lands inside the timed training or later.
+   */
+  readonly prepare?: { readonly evaluate?: readonly Dataset[]; readonly predict?: boolean };
+  /**
+   * The matrix-product variant of each product, by key (what `onStart`'s `setup.kernels` reported, and
+   * a run's config.json records): the fit computes exactly as that one did, so a resumed run stays
+   * bit for bit the same even if the adapter's measured choices changed since.
+   */
+  readonly kernels?: Readonly<Record<string, string>>;
+  /**
+   * Time the kernel variants of this model's products on this adapter before the first step and
+   * keep the fastest (remembered per adapter and driver). Default: on GPU adapters, for products not
+   * measured before (≤ 2 s, once); on CPU adapters (lavapipe, SwiftShader) only when true.
+   */
+  readonly tune?: boolean;
   /** Called a few times per epoch (see `progressEvery`) with the epoch's running loss and accuracy. */
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Optimizer steps between progress events (default: a tenth of an epoch). */
@@ -81,6 +112,15 @@ export interface FitControl {
    * the best epoch only if it saw it.
    */
   readonly resume?: boolean | { readonly best?: Uint8Array };
+  /**
+   * Device-loss recovery (on by default; GPU models of a Gpu that openGpu opened): when the device
+   * is lost, the fit opens a new one, restores its last snapshot on the host and goes on, ending
+   * with the weights an uninterrupted fit would have. `false` turns it off: a loss then ends the fit
+   * with an MlpError 'DEVICE_LOST', as it does after `maxRecoveries` losses.
+   */
+  readonly recover?: boolean | RecoverOptions;
+  /** Called after each recovery from a lost device (also listed in the result's `recoveries`). */
+  readonly onRecovery?: (recovery: Recovery) => void;
 }
 
 /** Options of {@link Model.fit}: training options and {@link FitControl}. */
@@ -89,6 +129,7 @@ export type FitOptions = Partial<TrainOptions> & FitControl;
 /** Why a fit ended: it ran its epochs, early stopping ended it, the signal interrupted it (resumable), or it diverged. */
 export type FitStatus = 'completed' | 'early-stopped' | 'interrupted' | 'diverged';
 
+/** How a fit ended and what it recorded. */
 export interface FitResult {
   /** 'completed', 'early-stopped', 'interrupted' (by the signal: resumable) or 'diverged'. */
   readonly status: FitStatus;
@@ -102,14 +143,19 @@ export interface FitResult {
   readonly divergence?: Divergence;
   /** Optimizer steps done (of the whole run, when resumed). */
   readonly steps: number;
+  /** The device losses this fit recovered from (empty when none). */
+  readonly recoveries: readonly Recovery[];
   /** The resolved configuration the fit trained with. */
   readonly config: TrainConfig;
   readonly trainCount: number;
   readonly validationCount: number;
   /** Wall time of this call. */
   readonly seconds: number;
+  /** Getting ready before the first step (plans built, pipelines compiled): null when no engine was built (see FitControl.onStart). */
+  readonly setup: EngineSetup | null;
 }
 
+/** What {@link Model.evaluate} measures on a labelled dataset. */
 export interface Evaluation {
   /** Mean loss per sample. */
   readonly loss: number;
@@ -124,6 +170,7 @@ export interface Evaluation {
   readonly perClassAccuracy: number[];
 }
 
+/** What {@link Model.predict} returns for its rows. */
 export interface Predictions {
   readonly count: number;
   readonly classes: number;
@@ -156,6 +203,8 @@ interface Pending {
 interface Training {
   readonly engine: TrainingEngine;
   readonly key: string;
+  /** The device (workspace generation) the engine was built on. */
+  readonly generation: number;
 }
 
 /** A multi-layer perceptron on a {@link Gpu} or the CPU reference. Make one with {@link createModel} or {@link loadModel}. */
@@ -169,15 +218,22 @@ export class Model {
   /** The best validation epoch's weights the last fit saw (host copy). */
   private bestParams: Float32Array | undefined;
   private disposed = false;
+  /** What the model takes and names: learned from its first fit's data, or read from its checkpoint. */
+  private data: CheckpointData;
+  /** Made by createModel and not fitted yet: its first fit decides the data it takes (and standardizes). */
+  private fresh: boolean;
 
   /** @internal Use {@link createModel} or {@link loadModel}. */
-  constructor(backend: unknown, config: TrainConfig, params: Float32Array, pending?: unknown) {
+  constructor(backend: unknown, config: TrainConfig, params: Float32Array, pending?: unknown, data?: unknown) {
     this.backend = backend as ModelBackend;
     this.spec = config.spec;
     this.current = config;
     this.pending = pending as Pending | undefined;
+    this.data = (data as CheckpointData | undefined) ?? {};
+    this.fresh = data === undefined;
     try {
       this.backend.writeParams(params);
+      if (this.data.standardization) this.backend.setInputAffine(affineOf(this.data.standardization));
     } catch (error) {
       this.backend.dispose();
       throw error;
@@ -217,6 +273,82 @@ export class Model {
     return this.backend.deviceBytes + (this.training?.engine.deviceBytes ?? 0);
   }
 
+  /** The class names, one per output (from the first fit's data, or the checkpoint); absent: classes are their indices. */
+  get classNames(): readonly string[] | undefined {
+    return this.data.classNames;
+  }
+
+  /** The feature (column) names, one per input, when the model was trained on a table with a header. */
+  get featureNames(): readonly string[] | undefined {
+    return this.data.featureNames;
+  }
+
+  /** The label column a table model was trained on. */
+  get labelName(): string | undefined {
+    return this.data.labelName;
+  }
+
+  /** The feature type it trained on: 'u8' (pixels, / 255) or 'f32' (values); undefined before its first fit. */
+  get featureType(): 'u8' | 'f32' | undefined {
+    return this.data.features;
+  }
+
+  /**
+   * The per-feature standardization the model applies to f32 inputs, (x − mean) / std: computed by
+   * its first fit on float features from the training split (option `standardize`, default on),
+   * saved and loaded with it. Undefined when it has none. Copies.
+   */
+  get standardization(): Standardization | undefined {
+    const s = this.data.standardization;
+    return s && { mean: Float32Array.from(s.mean), std: Float32Array.from(s.std) };
+  }
+
+  /** The class name of class c: its name, or its index as text. */
+  className(c: number): string {
+    return this.data.classNames?.[c] ?? String(c);
+  }
+
+  /**
+   * Before a fit: the first fit of a new model learns what its data is (feature type, names,
+   * classes) and, for float features with `standardize` on, the training split's standardization.
+   * Later fits and loaded models check that the data names the same classes and features.
+   */
+  private adoptData(train: Dataset, trainSplit: Dataset, config: TrainConfig, resuming: boolean): void {
+    if (!this.fresh || resuming) {
+      this.checkNames(train, `training set "${train.name}"`);
+      return;
+    }
+    const standardization = train.features instanceof Float32Array && config.standardize ? computeStandardization(trainSplit.features as Float32Array, trainSplit.inputSize) : undefined;
+    this.data = {
+      features: train.featureType,
+      ...(train.featureNames ? { featureNames: train.featureNames } : {}),
+      ...(train.labelName !== undefined ? { labelName: train.labelName } : {}),
+      ...(train.classNames ? { classNames: train.classNames } : {}),
+      ...(standardization ? { standardization } : {}),
+    };
+    if (standardization) this.backend.setInputAffine(affineOf(standardization));
+    this.fresh = false;
+  }
+
+  /** Throws when `set` names its classes or features otherwise than the model. */
+  private checkNames(set: Dataset, source: string): void {
+    const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) => !a || !b || (a.length === b.length && a.every((x, i) => x === b[i]));
+    const show = (names: readonly string[]) => names.slice(0, 8).join(', ') + (names.length > 8 ? `, … (${names.length})` : '');
+    if (!same(set.classNames, this.data.classNames)) {
+      throw new DataError(`${source}: its classes (${show(set.classNames!)}) are not the model's (${show(this.data.classNames!)}), index for index`);
+    }
+    if (!same(set.featureNames, this.data.featureNames)) {
+      throw new DataError(`${source}: its features (${show(set.featureNames!)}) are not the model's (${show(this.data.featureNames!)}), in order`);
+    }
+  }
+
+  /** The first layer's inputs for features: u8 / 255, f32 through the model's standardization. */
+  private inputsOf(features: Features): Float32Array {
+    const x = modelInput(features);
+    const s = this.data.standardization;
+    return s && features instanceof Float32Array ? applyAffine(x, affineOf(s)) : x;
+  }
+
   /** Whether `fit(train, { resume: true })` has a fit to continue. */
   get resumable(): boolean {
     return this.pending !== undefined;
@@ -253,7 +385,8 @@ export class Model {
   async fit(train: Dataset, options: FitOptions = {}): Promise<FitResult> {
     this.check();
     const started = performance.now();
-    const { validation: givenValidation, signal, onStart, onProgress, progressEvery, onEpochEnd, checkpointEvery, onCheckpoint, restoreBest, resume, ...rest } = options;
+    const { validation: givenValidation, signal, onStart, onProgress, progressEvery, onEpochEnd, checkpointEvery, onCheckpoint, restoreBest, resume, recover, onRecovery, prepare, kernels, tune, ...rest } = options;
+    const recovery = resolveRecovery(recover);
     const resuming = resume !== undefined && resume !== false;
     const overrides = readOptions(rest as Readonly<Record<string, unknown>>);
     const config = resuming ? this.resumeConfig(overrides) : this.fitConfig(overrides);
@@ -264,14 +397,31 @@ export class Model {
     const trainSet = split.train;
     if (split.validation) checkFitsModel(split.validation, this.inputSize, this.classes, `validation set "${split.validation.name}"`);
     if (config.patience > 0 && !split.validation) throw new ConfigError('patience needs a validation set: pass validation, or a valSplit above 0');
+    this.adoptData(train, trainSet, config, resuming);
+    if (split.validation) this.checkNames(split.validation, `validation set "${split.validation.name}"`);
 
-    const engine = await this.engineFor(config, trainSet, split.validation);
+    const recovering = recovery.maxRecoveries > 0 && this.backend.device === 'gpu';
+    // A device lost before the fit (between fits, or one that gave up): replaced before anything is built on it.
+    if (recovering) await this.backend.recoverIfLost();
+    const previous = this.training?.engine;
+    const request = { ...prepare, kernels, tune };
+    let engine = await this.engineFor(config, trainSet, split.validation, request);
+    const setup = engine !== previous ? (engine.setup ?? null) : null;
     let state: TrainerState | undefined;
     if (resuming) {
       const pending = this.pending!;
       state = pending.state;
       if (pending.optimizerState) engine.writeOptimizerState(pending.optimizerState);
     }
+    let bestParams = typeof resume === 'object' && resume.best ? this.paramsOf(resume.best, 'the best checkpoint') : undefined;
+    // The last good state on the host (see src/train/recovery.ts): the fit's start, then every
+    // snapshot, checkpoint and epoch end. A lost device is replaced and training goes on from it.
+    let last: HostSnapshot | undefined = recovering
+      ? { state: structuredClone(state ?? initialTrainerState()), params: await engine.readParams(), optimizerState: await engine.readOptimizerState(), bestParams }
+      : undefined;
+    const keep = (s: TrainerState, snapshot: TrainerSnapshot) => {
+      last = { state: structuredClone(s), params: snapshot.params, optimizerState: snapshot.optimizerState, bestParams };
+    };
     const snapshotInfo = (state: TrainerState, snapshot: TrainerSnapshot): CheckpointInfo => ({
       step: state.t,
       history: state.history,
@@ -280,25 +430,78 @@ export class Model {
       checkpoint: (o = {}) => this.encode(config, snapshot.params, o.resumable ? { state, optimizerState: snapshot.optimizerState } : undefined),
     });
     const stepsPerEpoch = engine.stepsPerEpoch;
-    onStart?.({ trainCount: trainSet.count, validationCount: split.validation?.count ?? 0, stepsPerEpoch });
-    const outcome = await runTrainer(
-      engine,
-      {
-        ...config,
-        progressPerEpoch: progressEvery ? Math.ceil(stepsPerEpoch / Math.max(1, progressEvery)) : 10,
-        checkpointEvery: onCheckpoint ? (checkpointEvery ?? 0) : 0,
+    onStart?.({ trainCount: trainSet.count, validationCount: split.validation?.count ?? 0, stepsPerEpoch, setup });
+    const trainerConfig = {
+      ...config,
+      progressPerEpoch: progressEvery ? Math.ceil(stepsPerEpoch / Math.max(1, progressEvery)) : 10,
+      checkpointEvery: onCheckpoint ? (checkpointEvery ?? 0) : 0,
+      snapshotEvery: recovering ? recovery.snapshotEvery : 0,
+    };
+    const hooks = {
+      // Steps replayed after a recovery are not reported twice.
+      progress: onProgress && progressOnce(onProgress, state?.t ?? 0),
+      snapshot: keep,
+      checkpoint: async (s: TrainerState, snapshot: TrainerSnapshot) => {
+        keep(s, snapshot);
+        await onCheckpoint?.(snapshotInfo(s, snapshot));
       },
-      {
-        progress: onProgress,
-        checkpoint: onCheckpoint ? (s, snapshot) => onCheckpoint(snapshotInfo(s, snapshot)) : undefined,
-        epochEnd: onEpochEnd ? (record, s, improved, snapshot) => onEpochEnd(record, { ...snapshotInfo(s, snapshot), improved }) : undefined,
+      epochEnd: async (record: EpochRecord, s: TrainerState, improved: boolean, snapshot: TrainerSnapshot) => {
+        if (improved) bestParams = snapshot.params;
+        keep(s, snapshot);
+        await onEpochEnd?.(record, { ...snapshotInfo(s, snapshot), improved });
       },
-      { resume: state, bestParams: typeof resume === 'object' && resume.best ? this.paramsOf(resume.best, 'the best checkpoint') : undefined, signal },
-    );
+    };
+    const recoveries: Recovery[] = [];
+    /** Devices replaced in this fit (a loss while a new one was being set up counts too). */
+    let replaced = 0;
+    let submitted = state?.t ?? 0;
+    /** Set after a loss: the new device's engine is still to build, and then the recovery to report. */
+    let rebuild: Omit<Recovery, 'seconds'> & { began: number; snapshot: HostSnapshot } | undefined;
+    let outcome: TrainOutcome;
+    for (;;) {
+      const generation = this.backend.generation;
+      try {
+        if (rebuild) {
+          const { began, snapshot, ...lost } = rebuild;
+          engine = await this.engineFor(config, trainSet, split.validation, request);
+          this.backend.writeParams(snapshot.params);
+          engine.writeOptimizerState(snapshot.optimizerState);
+          const event: Recovery = { ...lost, seconds: (performance.now() - began) / 1000 };
+          rebuild = undefined;
+          recoveries.push(event);
+          onRecovery?.(event);
+        }
+        outcome = await runTrainer(engine, trainerConfig, hooks, { resume: state, bestParams, signal, onSubmit: (t) => (submitted = t) });
+        break;
+      } catch (error) {
+        const lost = last !== undefined && (await this.backend.isDeviceLoss(error, generation));
+        if (!lost) {
+          this.backend.remember(undefined); // the device alone knows where training stopped
+          throw error;
+        }
+        const snapshot: HostSnapshot = last!;
+        // What the host holds stays this model's: after gpu.recover(), save({ resumable: true }) or fit({ resume: true }) go on from it.
+        this.backend.remember(snapshot.params);
+        this.bestParams = snapshot.bestParams;
+        this.pending = { config, state: snapshot.state, optimizerState: snapshot.optimizerState };
+        const reason = this.backend.lostReason(generation) ?? (error as Error).message;
+        if (replaced >= recovery.maxRecoveries) throw new MlpError('DEVICE_LOST', recoveryLimitMessage(reason, recovery.maxRecoveries), { cause: error });
+        const began = performance.now();
+        await this.backend.recoverDevice(generation);
+        replaced += 1;
+        state = snapshot.state;
+        bestParams = snapshot.bestParams;
+        rebuild = { count: replaced, reason, lostAt: submitted, restoredAt: snapshot.state.t, replayed: submitted - snapshot.state.t, began: rebuild?.began ?? began, snapshot };
+      }
+    }
     await this.backend.adoptTrained(engine);
+    if (outcome.snapshot) keep(outcome.state, outcome.snapshot);
+    // The host knows the weights where training stopped when its last snapshot is of that step.
+    const final = last?.state.t === outcome.state.t && outcome.reason !== 'diverged' ? last : undefined;
+    this.backend.remember(final?.params);
     this.bestParams = outcome.bestParams;
     this.pending = outcome.reason === 'interrupted' || outcome.reason === 'completed' || outcome.reason === 'early-stopped'
-      ? { config, state: outcome.state }
+      ? { config, state: outcome.state, ...(final ? { optimizerState: final.optimizerState } : {}) }
       : undefined;
     const finished = outcome.reason === 'completed' || outcome.reason === 'early-stopped';
     const restoredBest = finished && restoreBest !== false && outcome.bestParams !== undefined;
@@ -313,11 +516,28 @@ export class Model {
       restoredBest,
       ...(outcome.divergence ? { divergence: outcome.divergence } : {}),
       steps: outcome.state.t,
+      recoveries,
       config,
       trainCount: trainSet.count,
       validationCount: split.validation?.count ?? 0,
       seconds: (performance.now() - started) / 1000,
+      setup,
     };
+  }
+
+  /**
+   * Runs work on the model's device; if the device is lost meanwhile, opens a new one (as
+   * {@link Gpu.recover} does; the weights come back from their host copy) and runs it again, once.
+   */
+  private async onDevice<T>(work: () => Promise<T>): Promise<T> {
+    const generation = this.backend.generation;
+    try {
+      return await work();
+    } catch (error) {
+      if (!(await this.backend.isDeviceLoss(error, generation))) throw error;
+      await this.backend.recoverDevice(generation);
+      return work();
+    }
   }
 
   /** This model's config with `overrides`; the model's shape cannot change. */
@@ -340,13 +560,19 @@ export class Model {
   }
 
   /** The engine for `config` on these sets: the last fit's if it matches (its optimizer state continues), else a new one. */
-  private async engineFor(config: TrainConfig, train: Dataset, validation: Dataset | undefined): Promise<TrainingEngine> {
-    const key = JSON.stringify([config.optimizer, config.batchSize, config.stepsPerSubmit, config.seed, config.evalBatchSize, idOf(train), validation ? idOf(validation) : null]);
+  private async engineFor(config: TrainConfig, train: Dataset, validation: Dataset | undefined, prepare?: EnginePrepare): Promise<TrainingEngine> {
+    // An engine lives on one device: after a recovery (a new generation) it is built again.
+    const generation = this.backend.generation;
+    const key = JSON.stringify([config.optimizer, config.batchSize, config.stepsPerSubmit, config.seed, config.evalBatchSize, idOf(train), validation ? idOf(validation) : null, generation]);
     if (this.training?.key === key) return this.training.engine;
+    // An interrupted fit continued on other sets: its optimizer state moves to the new engine.
+    if (this.training && this.training.generation === generation && this.pending && !this.pending.optimizerState) {
+      this.pending = { ...this.pending, optimizerState: await this.training.engine.readOptimizerState() };
+    }
     this.training?.engine.close();
     this.training = undefined;
-    const engine = await this.backend.createEngine(config, { train, ...(validation ? { validation } : {}) });
-    this.training = { engine, key };
+    const engine = await this.backend.createEngine(config, { train, ...(validation ? { validation } : {}) }, prepare);
+    this.training = { engine, key, generation };
     return engine;
   }
 
@@ -367,7 +593,8 @@ export class Model {
   async evaluate(data: Dataset, options: { readonly batchSize?: number } = {}): Promise<Evaluation> {
     this.check();
     checkFitsModel(data, this.inputSize, this.classes, data.name);
-    const result = await this.backend.evaluate(data, options.batchSize ?? this.current.evalBatchSize);
+    this.checkNames(data, data.name);
+    const result = await this.onDevice(() => this.backend.evaluate(data, options.batchSize ?? this.current.evalBatchSize));
     const matrix = confusionMatrix(result.predictions, data.labels, this.classes);
     return { ...result, confusionMatrix: matrix, perClassAccuracy: perClassAccuracy(matrix) };
   }
@@ -386,7 +613,8 @@ export class Model {
     const count = features.length / IN;
     if (!Number.isInteger(count) || count < 1) throw new DataError(`predict: ${features.length} values are not whole rows of the model's ${IN} inputs`);
     const C = this.classes;
-    const logits = await this.backend.logits(modelInput(features));
+    const rows = this.inputsOf(features);
+    const logits = await this.onDevice(() => this.backend.logits(rows));
     const probabilities = new Float32Array(logits.length);
     const predicted = new Uint32Array(count);
     for (let r = 0; r < count; r++) {
@@ -414,14 +642,14 @@ export class Model {
     this.check();
     const rows = input.length / this.inputSize;
     if (!Number.isInteger(rows) || rows < 1) throw new DataError(`activations: ${input.length} values are not whole rows of the model's ${this.inputSize} inputs`);
-    const mlp = new ReferenceMlp(this.spec, optimizerConfig('sgd'), await this.backend.readParams());
-    return mlp.forward(modelInput(input), rows, false).a;
+    const mlp = new ReferenceMlp(this.spec, optimizerConfig('sgd'), await this.onDevice(() => this.backend.readParams()));
+    return mlp.forward(this.inputsOf(input), rows, false).a;
   }
 
   /** Each dense layer's weight [outputs, inputs] and bias [outputs], copied to the host. */
   async getWeights(): Promise<LayerWeights[]> {
     this.check();
-    const params = await this.backend.readParams();
+    const params = await this.onDevice(() => this.backend.readParams());
     return denseLayers(this.spec).map((layer) => ({
       weight: params.slice(layer.weight.offset, layer.weight.offset + layer.weight.size),
       bias: params.slice(layer.bias.offset, layer.bias.offset + layer.bias.size),
@@ -456,7 +684,7 @@ export class Model {
    */
   async save(options: { readonly resumable?: boolean } = {}): Promise<Uint8Array> {
     this.check();
-    const params = await this.backend.readParams();
+    const params = await this.onDevice(() => this.backend.readParams());
     if (!options.resumable) return this.encode(this.current, params, undefined);
     const pending = this.pending;
     if (!pending) throw new MlpError('STATE', 'nothing to save for resuming: this model has no fit in progress (fit was not interrupted)');
@@ -470,6 +698,7 @@ export class Model {
       params,
       version: VERSION,
       config,
+      ...(this.fresh ? {} : { data: this.data }),
       ...(training ? { optimizer: { config: config.optimizer, state: training.optimizerState }, training: { trainer: training.state } } : {}),
     };
     return encodeCheckpoint(checkpoint);
@@ -510,7 +739,7 @@ function backendFor(backend: Backend, spec: ModelSpec): ModelBackend {
  * here (ConfigError, code 'CONFIG', names the option) and become the defaults of every fit.
  */
 export async function createModel(backend: Backend, options: Options = {}): Promise<Model> {
-  const config = resolveConfig(options);
+  const config = resolveConfig(options as Readonly<Record<string, unknown>>);
   return new Model(backendFor(backend, config.spec), config, initialParams(config.spec, config.init, config.seed));
 }
 
@@ -526,7 +755,8 @@ export async function loadModel(backend: Backend, bytes: Uint8Array, options: { 
   const config = checkpoint.config === undefined ? resolveConfig({ layers: [...spec.layers], activation: spec.activation, loss: spec.loss, dropout: spec.dropout }) : configFromJson(checkpoint.config, source);
   const trainer = (checkpoint.training as { trainer?: TrainerState } | undefined)?.trainer;
   const pending = trainer && checkpoint.optimizer ? { config: { ...config, spec }, state: trainer, optimizerState: checkpoint.optimizer.state } : undefined;
-  return new Model(backendFor(backend, spec), { ...config, spec }, checkpoint.params, pending);
+  // A checkpoint without data metadata (before 0.3, or PyTorch's) loads as a model that was fitted: it standardizes nothing.
+  return new Model(backendFor(backend, spec), { ...config, spec }, checkpoint.params, pending, checkpoint.data ?? {});
 }
 
 /** A model from a resolved config (for the library's own layers, which hold configs, not options). */

@@ -10,6 +10,10 @@
 //             webgpu_mlp.optimizer  JSON of the OptimizerConfig        (resumable only, iff optimizer tensors)
 //             webgpu_mlp.config   JSON of the resolved training config (optional, opaque here)
 //             webgpu_mlp.training JSON of the resumable training state (optional, opaque here)
+//             webgpu_mlp.data     JSON of what the model takes and names (optional): {"features": "u8" | "f32",
+//                                 "feature_names": [...], "label": "species", "classes": [...], "standardized": true}
+//   tensors   input.mean [IN], input.std [IN]   the standardization of f32 inputs, (x − mean) / std
+//                                               (F32; present iff webgpu_mlp.data says "standardized": true)
 //
 // In memory, parameters and optimizer state use the flat GPU layout of src/model/tensors.ts (each
 // tensor at a 64-element aligned offset); the padding is dropped on save and restored (zero) on load.
@@ -36,6 +40,7 @@
 import { describeSpec, SpecError, validateSpec, type ModelSpec } from '../model/spec.ts';
 import { paramLayout, type ParamLayout, type ParamTensor } from '../model/tensors.ts';
 import { OPTIMIZERS, optimizerStateNames, type OptimizerConfig } from '../model/optimizer.ts';
+import { standardizationProblem, type Standardization } from '../data/standardize.ts';
 import {
   CheckpointError,
   clip,
@@ -55,7 +60,25 @@ export const METADATA = {
   optimizer: 'webgpu_mlp.optimizer',
   config: 'webgpu_mlp.config',
   training: 'webgpu_mlp.training',
+  data: 'webgpu_mlp.data',
 } as const;
+
+/** The standardization tensors' names. */
+export const INPUT_TENSORS = { mean: 'input.mean', std: 'input.std' } as const;
+
+/** What a model takes and how it names things, learned from the data of its first fit. */
+export interface CheckpointData {
+  /** The feature type it trained on: u8 (pixels, / 255) or f32 (table values). */
+  readonly features?: 'u8' | 'f32';
+  /** The feature (column) names, one per input. */
+  readonly featureNames?: readonly string[];
+  /** The label column's name. */
+  readonly labelName?: string;
+  /** The class names, one per output. */
+  readonly classNames?: readonly string[];
+  /** The standardization of f32 inputs. */
+  readonly standardization?: Standardization;
+}
 
 export interface Checkpoint {
   readonly spec: ModelSpec;
@@ -69,6 +92,8 @@ export interface Checkpoint {
   readonly config?: unknown;
   /** Version of the package that wrote the checkpoint. */
   readonly version: string;
+  /** What the model takes and names (checkpoints written before 0.3 have none). */
+  readonly data?: CheckpointData;
 }
 
 export interface DecodeOptions {
@@ -142,7 +167,37 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   for (const { name, param, array } of fileTensors(layout, ck.optimizer?.config)) {
     tensors[name] = { shape: param.shape, data: arrays[array].subarray(param.offset, param.offset + param.size) };
   }
+  if (ck.data) {
+    const data = ck.data;
+    checkData(data, spec, 'encodeCheckpoint');
+    metadata[METADATA.data] = JSON.stringify({
+      ...(data.features ? { features: data.features } : {}),
+      ...(data.featureNames ? { feature_names: data.featureNames } : {}),
+      ...(data.labelName !== undefined ? { label: data.labelName } : {}),
+      ...(data.classNames ? { classes: data.classNames } : {}),
+      standardized: data.standardization !== undefined,
+    });
+    if (data.standardization) {
+      tensors[INPUT_TENSORS.mean] = { shape: [spec.layers[0]], data: data.standardization.mean };
+      tensors[INPUT_TENSORS.std] = { shape: [spec.layers[0]], data: data.standardization.std };
+    }
+  }
   return encodeSafetensors(tensors, metadata);
+}
+
+/** Throws unless `data` fits the model: names one per input and per class, a valid standardization. */
+function checkData(data: CheckpointData, spec: ModelSpec, where: string): void {
+  const IN = spec.layers[0];
+  const C = spec.layers[spec.layers.length - 1];
+  const strings = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string');
+  if (data.features !== undefined && data.features !== 'u8' && data.features !== 'f32') throw new CheckpointError(`${where}: data features must be "u8" or "f32", found ${describeValue(data.features)}`);
+  if (data.featureNames !== undefined && !strings(data.featureNames, IN)) throw new CheckpointError(`${where}: data feature_names must be ${IN} strings (one per input), found ${describeValue(data.featureNames)}`);
+  if (data.classNames !== undefined && !strings(data.classNames, C)) throw new CheckpointError(`${where}: data classes must be ${C} strings (one per class), found ${describeValue(data.classNames)}`);
+  if (data.labelName !== undefined && typeof data.labelName !== 'string') throw new CheckpointError(`${where}: data label must be a string, found ${describeValue(data.labelName)}`);
+  if (data.standardization) {
+    const problem = standardizationProblem(data.standardization, IN);
+    if (problem) throw new CheckpointError(`${where}: input standardization: ${problem}`);
+  }
 }
 
 function parseJson(metadata: Record<string, string>, key: string, source: string): unknown {
@@ -243,7 +298,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: Dec
 
   const optimizerConfig = Object.hasOwn(metadata, METADATA.optimizer) ? parseOptimizerConfig(metadata, source) : undefined;
   const expected = fileTensors(layout, optimizerConfig);
-  const expectedNames = new Set(expected.map((t) => t.name));
+  const dataJson = Object.hasOwn(metadata, METADATA.data) ? parseJson(metadata, METADATA.data, source) : undefined;
+  if (dataJson !== undefined && (typeof dataJson !== 'object' || dataJson === null || Array.isArray(dataJson))) {
+    throw new CheckpointError(`${source}: metadata ${METADATA.data}: expected an object, found ${describeValue(dataJson)}`);
+  }
+  const dataFields = (dataJson ?? {}) as Record<string, unknown>;
+  const standardized = dataFields.standardized === true;
+  const inputNames = standardized ? [INPUT_TENSORS.mean, INPUT_TENSORS.std] : [];
+  const expectedNames = new Set([...expected.map((t) => t.name), ...inputNames]);
   const unexpected = [...tensors.keys()].filter((name) => !expectedNames.has(name));
   if (unexpected.length > 0) {
     let hint = ` (the spec ${described} has ${layout.tensors.length} parameter tensors)`;
@@ -253,6 +315,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: Dec
         : ` (optimizer state, but no ${METADATA.optimizer} in the metadata)`;
     }
     throw new CheckpointError(`${source}: unexpected tensors ${listNames(unexpected)}${hint}`);
+  }
+  const missingInput = inputNames.filter((name) => !tensors.has(name));
+  if (missingInput.length) throw new CheckpointError(`${source}: missing tensors ${listNames(missingInput)}, which the ${METADATA.data} metadata ("standardized": true) calls for`);
+  for (const name of inputNames) {
+    const { shape } = tensors.get(name)!;
+    if (!sameShape(shape, [spec.layers[0]])) throw new CheckpointError(`${source}: ${name}: shape ${shapeText(shape)} in the file, but the model has ${spec.layers[0]} inputs`);
   }
   const missing = expected.filter((t) => !tensors.has(t.name)).map((t) => t.name);
   if (missing.length > 0) {
@@ -281,9 +349,23 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: Dec
   );
   for (const { name, param, array } of expected) arrays[array].set(tensors.get(name)!.data, param.offset);
 
+  let data: CheckpointData | undefined;
+  if (dataJson !== undefined) {
+    const { features, feature_names: featureNames, label, classes } = dataFields;
+    data = {
+      ...(features !== undefined ? { features: features as 'u8' | 'f32' } : {}),
+      ...(featureNames !== undefined ? { featureNames: featureNames as string[] } : {}),
+      ...(label !== undefined ? { labelName: label as string } : {}),
+      ...(classes !== undefined ? { classNames: classes as string[] } : {}),
+      ...(standardized ? { standardization: { mean: Float32Array.from(tensors.get(INPUT_TENSORS.mean)!.data), std: Float32Array.from(tensors.get(INPUT_TENSORS.std)!.data) } } : {}),
+    };
+    checkData(data, spec, `${source}: metadata ${METADATA.data}`);
+  }
+
   return {
     spec,
     params: arrays[0],
+    ...(data ? { data } : {}),
     ...(optimizerConfig ? { optimizer: { config: optimizerConfig, state: arrays.slice(1) } } : {}),
     ...(Object.hasOwn(metadata, METADATA.training) ? { training: parseJson(metadata, METADATA.training, source) } : {}),
     ...(Object.hasOwn(metadata, METADATA.config) ? { config: parseJson(metadata, METADATA.config, source) } : {}),

@@ -14,7 +14,8 @@ export const EXPORT_INPUTS = ['bytes', 'identity'] as const;
 export interface ExportCommandFlags {
   format: (typeof EXPORT_FORMATS)[number];
   out?: string;
-  input: (typeof EXPORT_INPUTS)[number];
+  /** Absent: the checkpoint's own (bytes for image models, raw values for tables). */
+  input?: (typeof EXPORT_INPUTS)[number];
   experiment: string;
   artifacts: boolean;
 }
@@ -46,17 +47,19 @@ export async function exportModelCommand(paths: string[], flags: ExportCommandFl
   }
   const what = format === 'onnx' ? 'FILE.onnx' : 'DIR';
   if (!flags.out) throw new UsageError(`--format ${format} needs --out ${what}`);
-  if (!EXPORT_INPUTS.includes(flags.input)) throw new UsageError(`--input must be one of ${EXPORT_INPUTS.join(', ')}, found ${JSON.stringify(flags.input)}`);
+  if (flags.input !== undefined && !EXPORT_INPUTS.includes(flags.input)) throw new UsageError(`--input must be one of ${EXPORT_INPUTS.join(', ')}, found ${JSON.stringify(flags.input)}`);
 
-  const input: InputTransform = flags.input;
-  const result = await exportCheckpointFile(paths[0], format, flags.out, { input });
+  const result = await exportCheckpointFile(paths[0], format, flags.out, flags.input ? { input: flags.input } : {});
+  const input: InputTransform = result.input;
   const kind = format === 'onnx' ? 'ONNX model' : 'TensorFlow.js Layers model';
   console.log(`${result.checkpoint} → ${kind}: ${describeModel(result.spec)}`);
   for (const file of result.files) console.log(`  ${file.path}  ${formatBytes(file.bytes)}`);
   console.log(
     input === 'bytes'
       ? `input: float32 [N, ${result.spec.layers[0]}] of values 0..255 (divided by 255 inside the model); outputs: class probabilities`
-      : `input: float32 [N, ${result.spec.layers[0]}] as the model saw it in training (pixels / 255); outputs: class probabilities`,
+      : input === 'identity'
+        ? `input: float32 [N, ${result.spec.layers[0]}] as the model saw it in training (pixels / 255, or table values); outputs: class probabilities`
+        : `input: float32 [N, ${result.spec.layers[0]}] of raw feature values, standardized inside the model ((x − mean) / std per feature); outputs: class probabilities`,
   );
   return EXIT.ok;
 }

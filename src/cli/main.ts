@@ -8,6 +8,7 @@ import { parseInteger } from './parse.ts';
 import type { SearchCommandFlags } from './search-command.ts';
 import { trainCommand, type TrainCommandFlags } from './train-command.ts';
 import { addTrainingOptions } from './train-options.ts';
+import { addDataOptions } from './data-options.ts';
 
 const STUDY_NAMES = STUDIES.map((s) => s.name);
 
@@ -23,7 +24,7 @@ function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  const train = addTrainingOptions(new Command('train'))
+  const train = addDataOptions(addTrainingOptions(new Command('train')))
     .description('train an MLP; writes a run directory with metrics, checkpoints and a summary')
     .option('--run-dir <dir>', 'run directory (default: runs/<date>-<time>-<layers>)')
     .option('--overwrite', 'replace a run already in --run-dir')
@@ -33,7 +34,18 @@ function program(): Command {
         .default(0)
         .argParser(parseInteger),
     )
+    .addOption(
+      new Option('--max-recoveries <n>', 'device losses to recover from: open a new device, go on from the last snapshot (0 = stop at the first loss)')
+        .default(3)
+        .argParser(parseInteger),
+    )
+    .addOption(
+      new Option('--snapshot-every <steps>', 'optimizer steps between the host copies a recovery goes on from (0 = checkpoints and epoch ends only)')
+        .default(100)
+        .argParser(parseInteger),
+    )
     .option('--no-report', 'do not write report.html and figures/ at the end')
+    .option('--tune', "time the kernel variants of this model's matrix products on this adapter before training (GPU adapters do it by themselves, once)")
     .option('--json', 'machine-readable progress on stdout (JSON lines)')
     .addOption(deviceOption())
     .addOption(dataDirOption())
@@ -41,7 +53,7 @@ function program(): Command {
       process.exitCode = await trainCommand(flags, command);
     });
 
-  const search = addTrainingOptions(new Command('search'))
+  const search = addDataOptions(addTrainingOptions(new Command('search')))
     .description(
       'grid or random search over hyperparameters (training flags give the base); selects on validation accuracy, ' +
         'then retrains the selection on train+validation and tests it once',
@@ -66,7 +78,7 @@ function program(): Command {
       process.exitCode = await searchCommand(flags, command);
     });
 
-  const study = new Command('study')
+  const study = addDataOptions(new Command('study'), { hidden: false })
     .description('run a classic MNIST MLP study and write its table, reports and comparison page: ' + STUDY_NAMES.join(', '))
     .argument('[name]', `the study: ${STUDY_NAMES.join(', ')}`)
     .option('--list', 'list the studies')
@@ -84,9 +96,11 @@ function program(): Command {
     });
 
   const evaluate = new Command('eval')
-    .description('evaluate a checkpoint on a dataset (the test set by default)')
+    .description('evaluate a checkpoint on a dataset (the test set by default, or a CSV table: --data)')
     .argument('<checkpoint>', 'a .safetensors file written by train')
     .addOption(dataDirOption())
+    .addOption(new Option('--data <file.csv>', "a CSV table with the model's feature columns and a label column"))
+    .addOption(new Option('--label <column>', "the label column of --data (default: the one the model was trained on)"))
     .addOption(new Option('--set <name>', 'which images').choices(['test', 'train']).default('test'))
     .addOption(deviceOption())
     .addOption(new Option('--batch-size <n>', 'evaluation batch size').default(1000).argParser(parseInteger))
@@ -96,13 +110,32 @@ function program(): Command {
     });
 
   const predict = new Command('predict')
-    .description('classify images (PNG or PGM, any size; converted to 28×28 grayscale as MNIST was prepared)')
+    .description('classify images (PNG or PGM, any size; converted to 28×28 grayscale as MNIST was prepared), or the rows of a CSV table (--data)')
     .argument('<checkpoint>', 'a .safetensors file written by train')
-    .argument('<images...>', 'image files')
+    .argument('[images...]', 'image files')
+    .addOption(new Option('--data <file.csv>', "classify every row of a CSV table (the model's feature columns, by name; other columns are ignored)"))
+    .option('--out <file>', 'with --data: write the predictions as CSV (row, class, probability of each class) instead of printing them')
     .addOption(deviceOption())
     .option('--json', 'print the results as JSON')
     .action(async (checkpoint: string, images: string[], flags) => {
       process.exitCode = await predictCommand(checkpoint, images, flags);
+    });
+
+  const check = new Command('check')
+    .description('run every kernel (each matrix-product variant) and a few whole training steps on this adapter against the CPU reference; prints each worst error beside its tolerance')
+    .addOption(new Option('--steps <n>', 'training steps compared per configuration (0: kernels only)').default(10).argParser(parseInteger))
+    .option('--json', 'print the report as JSON')
+    .action(async (flags) => {
+      const { checkCommand } = await import('./check-command.ts');
+      process.exitCode = await checkCommand(flags);
+    });
+
+  const tune = addTrainingOptions(new Command('tune'))
+    .description("time a model's matrix products in every kernel variant on this adapter, keep the fastest for later runs, and print the table (training flags give the model)")
+    .option('--json', 'print the table as JSON')
+    .action(async (flags, command: Command) => {
+      const { tuneCommand } = await import('./check-command.ts');
+      process.exitCode = await tuneCommand(flags, command);
     });
 
   const info = new Command('info')
@@ -136,9 +169,11 @@ function program(): Command {
     .addOption(new Option('--format <name>', 'export format').choices(['mlflow', 'onnx', 'tfjs']).default('mlflow'))
     .option('--out <path>', 'mlflow: the mlruns folder (default mlruns); onnx: the .onnx file; tfjs: the folder for model.json and its weights')
     .addOption(
-      new Option('--input <kind>', 'onnx, tfjs: what the model takes: bytes (0..255, divided by 255 inside, as training did) or identity (values already / 255)')
-        .choices(['bytes', 'identity'])
-        .default('bytes'),
+      new Option(
+        '--input <kind>',
+        'onnx, tfjs: what the model takes: bytes (0..255, divided by 255 inside, as training did) or identity (values already / 255); ' +
+          'default: bytes for image models, the raw feature values for table models (standardized inside when the model standardizes)',
+      ).choices(['bytes', 'identity']),
     )
     .option('--experiment <name>', 'mlflow: experiment name (created if absent)', 'webgpu-mlp')
     .option('--no-artifacts', 'mlflow: do not copy the run files (config, summary, report, figures, best weights) as artifacts')
@@ -147,7 +182,7 @@ function program(): Command {
       process.exitCode = await exportModelCommand(paths, flags, command);
     });
 
-  for (const command of [train, search, study, evaluate, predict, info, report, exportRuns]) {
+  for (const command of [train, search, study, evaluate, predict, info, check, tune, report, exportRuns]) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: (text, write) => write(text) });
     root.addCommand(command);
   }

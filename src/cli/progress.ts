@@ -69,7 +69,10 @@ class TerminalReporter implements Reporter {
     console.log(text);
   }
 
-  event(): void {}
+  event(type: string): void {
+    // Before the first step: a first run on an adapter compiles every pipeline here (seconds).
+    if (type === 'preparing') process.stderr.write('preparing: building the plans and compiling the pipelines…\n');
+  }
 
   private stopBar(): void {
     if (this.active) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { optionsOf, resolveConfig, type TrainOptions } from '../index.ts';
+import { optionsOf, resolveConfig, type TrainConfig, type TrainOptions } from '../index.ts';
 import { DefinitionError, canonicalJson } from '../experiments/runner.ts';
 import { readSearchFile, type SearchFile } from '../experiments/search-file.ts';
 import { runSearch, searchDefinition, type SearchSpec } from '../experiments/search.ts';
@@ -16,8 +16,10 @@ import { createReporter } from './progress.ts';
 import { comparisonWriter, reportWriter } from './report-command.ts';
 import { flagName, withInterrupts } from './train-command.ts';
 import { givenOptions } from './train-options.ts';
+import { checkLayers, dataOptions, dataSourceFrom, type DataFlags } from './data-options.ts';
+import { isCsvSource, loadData, splitData, type LoadedData } from '../node.ts';
 
-export interface SearchCommandFlags {
+export interface SearchCommandFlags extends DataFlags {
   grid: string[];
   config?: string;
   random?: number;
@@ -41,15 +43,23 @@ async function asUsage<T>(body: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** The base options: a file's `base:` under the options given on the command line (checked by the one schema). */
-function baseOptions(command: Command, file: SearchFile | undefined): Partial<TrainOptions> {
-  return optionsOf(resolveConfig(file?.base ?? {}, givenOptions(command)));
+/**
+ * The base options: the data's defaults (a table's, or --hidden's layers), a file's `base:` over
+ * them, the options given on the command line over both (checked by the one schema).
+ */
+function baseOptions(command: Command, file: SearchFile | undefined, loaded: LoadedData | undefined, flags: DataFlags): Partial<TrainOptions> {
+  const config = resolveConfig(loaded ? dataOptions(loaded, flags, command) : {}, file?.base ?? {}, givenOptions(command));
+  if (loaded && isCsvSource(loaded.source)) checkLayers(config, loaded);
+  return optionsOf(config);
 }
 
 export async function searchCommand(flags: SearchCommandFlags, command: Command): Promise<number> {
   const file = flags.config ? await asUsage(() => readSearchFile(flags.config!)) : undefined;
   const axes: Axis[] = [...(file?.axes ?? []), ...(await asUsage(() => flags.grid.map(parseAxis)))];
-  const base = baseOptions(command, file);
+  const source = dataSourceFrom(flags);
+  // A table (or --hidden) is loaded first: its size and shape give the base its defaults and widths.
+  const loaded = isCsvSource(source) || flags.hidden !== undefined ? await loadData(source) : undefined;
+  const base = baseOptions(command, file, loaded, flags);
   // A flag that an axis varies would be silently overridden: refuse it. (--layers stays: the hidden
   // axis takes its input and output widths from it.)
   for (const axis of axes) {
@@ -66,7 +76,7 @@ export async function searchCommand(flags: SearchCommandFlags, command: Command)
     samples,
     seed: flags.searchSeed ?? file?.seed ?? 1,
   };
-  const where = { data: { dir: flags.dataDir ?? null }, device: flags.device };
+  const where = { data: source, device: flags.device };
   const definition = await asUsage(() => searchDefinition(spec, where));
   // The default directory is named after the definition: the same command finds its own search again.
   const dir = flags.dir ?? join('runs', `search-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`);
@@ -78,6 +88,7 @@ export async function searchCommand(flags: SearchCommandFlags, command: Command)
         runSearch(spec, {
           dir,
           ...where,
+          ...(loaded ? { loadData: async (config: TrainConfig) => splitData(loaded, config) } : {}),
           writeReport: reportWriter(),
           writeComparison: comparisonWriter(),
           retrain: flags.retrain,

@@ -9,8 +9,11 @@ import { UsageError } from './errors.ts';
 import { createReporter } from './progress.ts';
 import { comparisonWriter, reportWriter } from './report-command.ts';
 import { withInterrupts } from './train-command.ts';
+import { dataSourceFrom, type DataFlags } from './data-options.ts';
+import { isCsvSource, loadData, splitData } from '../node.ts';
+import { basename } from 'node:path';
 
-export interface StudyCommandFlags {
+export interface StudyCommandFlags extends DataFlags {
   epochs?: number;
   trainSubset?: number;
   seed?: number;
@@ -49,14 +52,20 @@ export async function studyCommand(name: string | undefined, flags: StudyCommand
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     };
     const device = flags.device ?? 'gpu';
-    const dir = flags.dir ?? defaultStudyDir(preset, { ...overrides, device });
+    const source = dataSourceFrom(flags);
+    // A table is loaded first: every run's input and output widths, and its validation split, come from it.
+    const loaded = isCsvSource(source) ? await loadData(source) : undefined;
+    const table = loaded ? { count: loaded.train.count, inputSize: loaded.train.inputSize, classes: loaded.train.classes } : undefined;
+    const dir = flags.dir ?? defaultStudyDir(preset, { ...overrides, device }) + (isCsvSource(source) ? `-${basename(source.train).replace(/\.[^.]*$/, '')}` : '');
     const result = await withInterrupts(log, 'finishing the current steps and saving the run for later', async (signal) => {
       try {
         return await runStudy(preset, {
           ...overrides,
+          ...(table ? { table } : {}),
           dir,
           device,
-          data: { dir: flags.dataDir ?? null },
+          data: source,
+          ...(loaded ? { loadData: async (config) => splitData(loaded, config) } : {}),
           writeReport: reportWriter(),
           writeComparison: comparisonWriter(),
           report: flags.report,

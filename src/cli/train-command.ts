@@ -5,33 +5,40 @@
 // What it does when things go wrong: bad flags, data or checkpoints are refused before anything is
 // written (an existing run is cleared, with --overwrite, only once the new one is ready to start);
 // Ctrl-C or SIGTERM finishes the steps in flight, saves a resumable last.safetensors and exits 130
-// (a second Ctrl-C quits at once); divergence and a lost device stop the run with a message and exit
-// 1, leaving the last checkpoint saved. A resumed run is the same run: the settings recorded in its
+// (a second Ctrl-C quits at once); a lost device is replaced and the run goes on from its last
+// snapshot (--max-recoveries times at most); divergence, and a device lost beyond that, stop the run
+// with a message and exit 1, leaving the last checkpoint saved. A resumed run is the same run: the settings recorded in its
 // config.json (device, data, reporting, checkpoint interval, JSON output) are its settings again.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { resolveConfig, type TrainConfig } from '../index.ts';
-import { defaultRunName, openResume, prepareData, RunDirectory, trainRun, type RunSettings, type RunTarget } from '../node.ts';
+import type { TrainConfig } from '../index.ts';
+import { defaultRunName, describeSource, openResume, prepareData, RunDirectory, splitData, trainRun, type LoadedData, type RunSettings, type RunTarget } from '../node.ts';
+import { dataSourceFrom, loadRunData, type DataFlags } from './data-options.ts';
 import { UsageError } from './errors.ts';
 import { createReporter, type Reporter } from './progress.ts';
 import { reportWriter } from './report-command.ts';
-import { givenOptions, trainingOptions } from './train-options.ts';
+import { givenOptions } from './train-options.ts';
 
-export interface TrainCommandFlags {
+export interface TrainCommandFlags extends DataFlags {
   runDir?: string;
   overwrite?: boolean;
   resume?: string;
   json?: boolean;
   /** Optimizer steps between mid-epoch checkpoints (0: at epoch ends only). */
   checkpointEvery: number;
+  /** Device losses a run recovers from (0: none), and steps between the host snapshots it goes on from. */
+  maxRecoveries: number;
+  snapshotEvery: number;
   /** false for --no-report. */
   report: boolean;
   device: 'gpu' | 'cpu';
   dataDir?: string;
+  /** --tune: time the kernel variants on this adapter first (GPU adapters do it by themselves). */
+  tune?: boolean;
 }
 
 /** Flags a resume cannot take: the directory is the one resumed. */
-const NEW_RUN_FLAGS = ['runDir', 'overwrite'] as const;
+const NEW_RUN_FLAGS = ['runDir', 'overwrite', 'hidden'] as const;
 
 /** "--run-dir" from "runDir". */
 export function flagName(option: string): string {
@@ -39,8 +46,15 @@ export function flagName(option: string): string {
 }
 
 /** The settings the flags choose. */
-export function settingsFrom(flags: Pick<TrainCommandFlags, 'device' | 'dataDir' | 'report' | 'checkpointEvery' | 'json'>): RunSettings {
-  return { device: flags.device, data: { dir: flags.dataDir ?? null }, report: flags.report, checkpointEvery: flags.checkpointEvery, json: flags.json ?? false };
+export function settingsFrom(flags: Pick<TrainCommandFlags, 'device' | 'report' | 'checkpointEvery' | 'json' | 'maxRecoveries' | 'snapshotEvery'> & DataFlags): RunSettings {
+  return {
+    device: flags.device,
+    data: dataSourceFrom(flags),
+    report: flags.report,
+    checkpointEvery: flags.checkpointEvery,
+    json: flags.json ?? false,
+    recovery: { maxRecoveries: flags.maxRecoveries, snapshotEvery: flags.snapshotEvery },
+  };
 }
 
 /**
@@ -68,9 +82,12 @@ export async function trainCommand(flags: TrainCommandFlags, command: Command): 
   if (!(Number.isInteger(flags.checkpointEvery) && flags.checkpointEvery >= 0)) {
     throw new UsageError(`--checkpoint-every must be an integer ≥ 0 (optimizer steps; 0 = at epoch ends only), found ${flags.checkpointEvery}`);
   }
+  if (!(flags.maxRecoveries >= 0)) throw new UsageError(`--max-recoveries must be an integer ≥ 0 (0 = stop at the first device loss), found ${flags.maxRecoveries}`);
+  if (!(flags.snapshotEvery >= 0)) throw new UsageError(`--snapshot-every must be an integer ≥ 0 (optimizer steps; 0 = at checkpoints and epoch ends only), found ${flags.snapshotEvery}`);
   let config: TrainConfig;
   let settings: RunSettings;
   let target: RunTarget;
+  let loaded: LoadedData | undefined;
   if (flags.resume) {
     const changed = [...Object.keys(givenOptions(command)), ...NEW_RUN_FLAGS.filter((name) => command.getOptionValueSource(name) === 'cli')];
     if (changed.length) throw new UsageError(`--resume continues a run with its saved settings; drop ${changed.map(flagName).join(', ')}`);
@@ -82,13 +99,19 @@ export async function trainCommand(flags: TrainCommandFlags, command: Command): 
     const differing = (['device', 'report', 'checkpointEvery', 'json'] as const)
       .filter((name) => command.getOptionValueSource(name) === 'cli' && given[name] !== settings[name])
       .map((name) => `${flagName(name)} (the run has ${JSON.stringify(settings[name])})`);
-    if (command.getOptionValueSource('dataDir') === 'cli' && given.data.dir !== settings.data.dir) differing.push(`--data-dir (the run has ${settings.data.dir ?? 'MNIST'})`);
+    const dataFlags = ['dataDir', 'data', 'testData', 'label', 'ignore', 'testSplit'].filter((name) => command.getOptionValueSource(name) === 'cli');
+    if (dataFlags.length && describeSource(given.data) !== describeSource(settings.data)) differing.push(`${dataFlags.map(flagName).join(', ')} (the run has ${describeSource(settings.data)})`);
+    for (const name of ['maxRecoveries', 'snapshotEvery'] as const) {
+      const saved = settings.recovery?.[name];
+      if (command.getOptionValueSource(name) === 'cli' && saved !== undefined && given.recovery![name] !== saved) differing.push(`${flagName(name)} (the run has ${saved})`);
+    }
     if (differing.length) {
       opened.run.close();
       throw new UsageError(`--resume continues a run with the settings it was started with; drop ${differing.join(', ')}`);
     }
   } else {
-    config = resolveConfig(trainingOptions(command));
+    // The data first: a bad table is refused before any directory is touched, and a table's size chooses its defaults.
+    ({ config, loaded } = await loadRunData(flags, command));
     settings = settingsFrom(flags);
     const path = flags.runDir ?? join('runs', defaultRunName(config.spec.layers));
     target = { kind: 'new', path, overwrite: flags.overwrite ?? false };
@@ -97,12 +120,13 @@ export async function trainCommand(flags: TrainCommandFlags, command: Command): 
 
   const reporter = createReporter({ json: settings.json });
   try {
-    const data = await prepareData(settings.data, config).catch((error: unknown) => {
+    const prepare = async () => (loaded ? splitData(loaded, config) : prepareData(settings.data, config));
+    const data = await prepare().catch((error: unknown) => {
       if (target.kind === 'resume') target.run.close(); // openResume locked it; no run follows
       throw error;
     });
     const result = await withInterrupts(reporter, 'finishing the current steps and saving a resumable checkpoint', (signal) =>
-      trainRun({ config, settings, data, target, reporter, signal, writeReport: reportWriter() }),
+      trainRun({ config, settings, data, target, reporter, signal, writeReport: reportWriter(), ...(flags.tune ? { tune: true } : {}) }),
     );
     return result.exitCode;
   } finally {

@@ -15,7 +15,9 @@ function shown(value: unknown): string {
 
 export function addTrainingOptions(command: Command): Command {
   for (const spec of OPTIONS as readonly OptionSpec[]) {
-    const option = new Option(spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag, spec.help);
+    // A switch that is on by default is given as its negation (--no-standardize).
+    const flag = !spec.arg && spec.default === true ? `--no-${spec.flag.slice(2)}` : spec.flag;
+    const option = new Option(spec.arg ? `${flag} ${spec.arg}` : flag, spec.help);
     if (spec.choices) option.choices(spec.choices);
     else if (spec.arg) option.argParser(optionParser(spec));
     if (spec.default !== undefined && spec.arg) option.default(spec.default, shown(spec.default));

@@ -26,6 +26,10 @@ export interface DatasetInit {
   readonly classNames?: readonly string[];
   /** What the set is called in messages and reports ('train', 'test', a file name). */
   readonly name?: string;
+  /** Names of the features (a table's column names), one per feature. */
+  readonly featureNames?: readonly string[];
+  /** Where the labels came from (a table's label column). */
+  readonly labelName?: string;
 }
 
 /** Labelled samples: features [count, inputSize] (u8 or f32) and labels [count]. */
@@ -43,6 +47,10 @@ export class Dataset<F extends Features = Features> {
   readonly width: number;
   /** Class names, index = label (absent: the classes are known by their indices). */
   readonly classNames: readonly string[] | undefined;
+  /** Names of the features (a table's columns), index = feature; absent for images and unnamed arrays. */
+  readonly featureNames: readonly string[] | undefined;
+  /** The label column's name, for tables read with one. */
+  readonly labelName: string | undefined;
   private classesCache: number | undefined;
   /** Derived sets (splits, subsets) by what derived them: one object per derivation, so one GPU upload. */
   private readonly derived = new Map<string, unknown>();
@@ -56,6 +64,8 @@ export class Dataset<F extends Features = Features> {
     height: number;
     width: number;
     classNames: readonly string[] | undefined;
+    featureNames?: readonly string[] | undefined;
+    labelName?: string | undefined;
   }) {
     this.name = fields.name;
     this.features = fields.features;
@@ -65,6 +75,8 @@ export class Dataset<F extends Features = Features> {
     this.height = fields.height;
     this.width = fields.width;
     this.classNames = fields.classNames;
+    this.featureNames = fields.featureNames;
+    this.labelName = fields.labelName;
   }
 
   /**
@@ -113,6 +125,11 @@ export class Dataset<F extends Features = Features> {
         seen.add(c);
       }
     }
+    const featureNames = init.featureNames;
+    if (featureNames !== undefined && (!Array.isArray(featureNames) || featureNames.length !== inputSize || featureNames.some((f) => typeof f !== 'string'))) {
+      throw new DataError(`${name}: featureNames must be ${inputSize} strings (one per feature), found ${Array.isArray(featureNames) ? `${featureNames.length} entries` : describeValue(featureNames)}`);
+    }
+    if (init.labelName !== undefined && typeof init.labelName !== 'string') throw new DataError(`${name}: labelName must be a string, found ${describeValue(init.labelName)}`);
     const labelArray = new Uint32Array(count);
     for (let i = 0; i < count; i++) {
       const label = labels[i];
@@ -122,7 +139,18 @@ export class Dataset<F extends Features = Features> {
       }
       labelArray[i] = label;
     }
-    return new Dataset({ name, features, labels: labelArray, count, inputSize, height, width, classNames: classNames ? [...classNames] : undefined });
+    return new Dataset({
+      name,
+      features,
+      labels: labelArray,
+      count,
+      inputSize,
+      height,
+      width,
+      classNames: classNames ? [...classNames] : undefined,
+      featureNames: featureNames ? [...featureNames] : undefined,
+      labelName: init.labelName,
+    });
   }
 
   /** @internal Pairs parsed IDX images and labels, checking that they agree. */
@@ -188,6 +216,11 @@ export class Dataset<F extends Features = Features> {
       this.classesCache = this.classNames ? this.classNames.length : max + 1;
     }
     return this.classesCache;
+  }
+
+  /** The name of feature `k` (a table's column; `feature k` when the dataset has no feature names). */
+  featureName(k: number): string {
+    return this.featureNames?.[k] ?? `feature ${k}`;
   }
 
   /** The name of class `c` (its index when the dataset has no class names). */

@@ -72,6 +72,7 @@ async function readPair(dir: string, name: string, images: string, labels: strin
   return Dataset.fromIdx(name, imageArray, labelArray, { images: imagesPath, labels: labelsPath });
 }
 
+/** An IDX dataset directory's training and test sets (u8 images). */
 export interface IdxDataset {
   readonly dir: string;
   readonly train: Dataset<Uint8Array>;

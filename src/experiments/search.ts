@@ -91,7 +91,8 @@ export function finalConfig(selected: TrainConfig, epochs: number): TrainConfig 
     patience: 0,
     validation: 0,
     validationShuffle: false,
-    trainSubset: selected.trainSubset > 0 ? selected.trainSubset + selected.validation : 0,
+    // A validation fraction (tables) held out rows at random: the retrain takes every training row.
+    trainSubset: selected.trainSubset > 0 && selected.validation >= 1 ? selected.trainSubset + selected.validation : 0,
   };
 }
 
@@ -168,7 +169,7 @@ export async function runSearch(spec: SearchSpec, options: SearchOptions): Promi
       {
         name: 'final',
         role: 'final',
-        label: `${selected.label} retrained on ${finalData.train.count} images for ${config.epochs} epochs`,
+        label: `${selected.label} retrained on ${finalData.train.count} samples for ${config.epochs} epochs`,
         point: selected.point,
         config,
       },

@@ -15,7 +15,7 @@
 //   results.csv, results.md    the table; results.md is the section bench/RESULTS.md quotes
 //   comparison.html, figures/  the comparison page and its PNG charts
 import { join, resolve } from 'node:path';
-import { resolveConfig, type TrainConfig } from '../index.ts';
+import { optionsOf, resolveConfig, tableOptions, type TableShape, type TrainConfig } from '../index.ts';
 import { baselineDirName, prepareData, splitDifferences, writeFileAtomic, type RunData } from '../node.ts';
 import { recordsCsv, resultTable, sortByValidation, tableMarkdown, tableText, type RunRecord } from './results.ts';
 import { claimExperiment, formatMinutes, runPlanned, startExperiment, type ExperimentOptions, type PlannedRun } from './runner.ts';
@@ -145,12 +145,23 @@ export interface StudyOverrides {
   readonly epochs?: number;
   readonly trainSubset?: number;
   readonly seed?: number;
+  /**
+   * The study on a table: every run's input and output widths become the table's (its hidden
+   * layers stay the preset's), and validation is the table defaults' seeded split for its size.
+   */
+  readonly table?: TableShape;
 }
 
 /** The runs of a study, the baseline first (so every other run's report finds it). */
 export function planStudy(preset: StudyPreset, overrides: StudyOverrides = {}): PlannedRun[] {
   const budget = { epochs: overrides.epochs, trainSubset: overrides.trainSubset, seed: overrides.seed };
-  const configOf = (flags: FlagValues): TrainConfig => resolveConfig(preset.base, flags, budget);
+  const { table } = overrides;
+  const configOf = (flags: FlagValues): TrainConfig => {
+    const config = resolveConfig(preset.base, flags, budget);
+    if (!table) return config;
+    const layers = [table.inputSize, ...config.spec.layers.slice(1, -1), table.classes];
+    return resolveConfig({ ...optionsOf(config) }, { layers, valSplit: tableOptions(table).valSplit, valShuffle: true });
+  };
   const reference = configOf({});
   const layers = reference.spec.layers;
   const baselineLayers = `${layers[0]},${layers[layers.length - 1]}`;

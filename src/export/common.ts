@@ -5,22 +5,19 @@ import { describeSpec, inputSize, SpecError, validateSpec, type ActivationKind, 
 import { denseLayers, paramLayout } from '../model/tensors.ts';
 
 /** Per-feature standardization: the exported model computes (x − mean) / std before its first layer. */
-export interface Standardization {
-  /** [IN] */
-  readonly mean: Float32Array;
-  /** [IN], every value finite and > 0 */
-  readonly std: Float32Array;
-}
+export type { Standardization } from '../data/standardize.ts';
+import type { Standardization } from '../data/standardize.ts';
 
 /**
  * How the exported model's input relates to what the model saw in training:
  *  - 'bytes': byte values 0..255 (image pixels, as IDX files and canvases hold them), divided by 255
  *    inside the exported model, exactly as training scaled u8 features. The default.
  *  - 'identity': the model's inputs as they are (pixels already divided by 255, or table values).
- *  - { mean, std }: raw feature values, standardized per feature inside the exported model.
+ *  - `{ mean, std }`: raw feature values, standardized per feature inside the exported model.
  */
 export type InputTransform = 'bytes' | 'identity' | Standardization;
 
+/** Options of the ONNX and TensorFlow.js exports. */
 export interface ExportOptions {
   /** Default 'bytes'. */
   readonly input?: InputTransform;

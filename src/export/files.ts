@@ -7,7 +7,17 @@ import { CheckpointError, decodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { MlpError } from '../errors.ts';
 import { readCheckpointFile, writeFileAtomic } from '../checkpoint/files.ts';
 import type { ModelSpec } from '../model/spec.ts';
-import type { ExportOptions } from './common.ts';
+import type { ExportOptions, InputTransform } from './common.ts';
+import type { CheckpointData } from '../checkpoint/checkpoint.ts';
+
+/**
+ * What an exported model takes when the caller does not say: a table model's raw feature values
+ * (standardized inside when it has a standardization), else bytes 0..255 as image models were trained.
+ */
+export function defaultInput(data: CheckpointData | undefined): InputTransform {
+  if (data?.features !== 'f32') return 'bytes';
+  return data.standardization ?? 'identity';
+}
 import { exportOnnx } from './onnx.ts';
 import { exportTfjs, TFJS_WEIGHTS_FILE } from './tfjs.ts';
 
@@ -17,6 +27,7 @@ export type ModelFormat = (typeof MODEL_FORMATS)[number];
 /** What a checkpoint path may name: a .safetensors file, or a run directory (its best.safetensors, else last.safetensors). */
 export const RUN_DIR_CHECKPOINTS = ['best.safetensors', 'last.safetensors'] as const;
 
+/** A file an export wrote, and its size. */
 export interface WrittenFile {
   readonly path: string;
   readonly bytes: number;
@@ -88,10 +99,11 @@ export async function exportCheckpointFile(
   format: ModelFormat,
   out: string,
   options: ExportOptions = {},
-): Promise<{ checkpoint: string; spec: ModelSpec; files: WrittenFile[] }> {
+): Promise<{ checkpoint: string; spec: ModelSpec; input: InputTransform; files: WrittenFile[] }> {
   if (!MODEL_FORMATS.includes(format)) throw new MlpError('CONFIG', `unknown export format ${JSON.stringify(format)}: expected one of ${MODEL_FORMATS.join(', ')}`);
   const checkpoint = await resolveCheckpointPath(checkpointPath);
-  const { spec, params } = decodeCheckpoint(await readCheckpointFile(checkpoint), checkpoint);
+  const { spec, params, data } = decodeCheckpoint(await readCheckpointFile(checkpoint), checkpoint);
   const write = format === 'onnx' ? writeOnnxFile : writeTfjsDirectory;
-  return { checkpoint, spec, files: await write(out, spec, params, options) };
+  const input = options.input ?? defaultInput(data);
+  return { checkpoint, spec, input, files: await write(out, spec, params, { ...options, input }) };
 }

@@ -21,6 +21,7 @@ import { exportLayers, exportMetadata, resolveInput, type ExportLayer, type Expo
 /** The weights file model.json points to (TensorFlow.js's converter names its one shard so too). */
 export const TFJS_WEIGHTS_FILE = 'group1-shard1of1.bin';
 
+/** One weight tensor in model.json's manifest: its name, shape and dtype. */
 export interface TfjsWeightSpec {
   readonly name: string;
   readonly shape: number[];
@@ -37,6 +38,7 @@ export interface TfjsModelJson {
   readonly userDefinedMetadata: { readonly webgpu_mlp: Record<string, unknown> };
 }
 
+/** A TensorFlow.js Layers model: model.json, its one weights file, and the same as in-memory artifacts. */
 export interface TfjsExport {
   /** The content of model.json (JSON.stringify it to write the file). */
   readonly modelJson: TfjsModelJson;

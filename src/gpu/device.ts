@@ -82,6 +82,13 @@ async function getGpu(dawnFlags: string[]): Promise<{ gpu: GPU; runtime: 'node' 
     // Dawn's Vulkan loader warns without it; any writable directory will do (no node:os import,
     // which browser bundlers would trip over).
     process.env.XDG_RUNTIME_DIR ??= process.env.TMPDIR ?? '/tmp';
+    // Mesa's lavapipe (a software adapter) splits each dispatch among LP_NUM_THREADS workers, one per
+    // core by default. Twice that balances better when a core is busy elsewhere (our own main
+    // thread, for one): plain-SGD epochs of 784-256-128-10 took 2.22-2.32 s with 4-8 workers on 2
+    // cores against 2.27-2.86 s with 2 (bench/RESULTS.md). Read when the Vulkan instance is made;
+    // other drivers ignore it; a value the user set is kept.
+    const os = (await import(/* @vite-ignore */ 'node:' + 'os')) as { availableParallelism?: () => number; cpus: () => unknown[] };
+    process.env.LP_NUM_THREADS ??= String(2 * (os.availableParallelism?.() ?? os.cpus().length));
     dawnInstance = dawn.create(dawnFlags);
     dawnInstanceFlags = key;
   }

@@ -3,6 +3,19 @@
 // adapter that is a core taken from the adapter's own workers (measured on lavapipe: 0.8 of a core;
 // epochs 30% slower, bench/RESULTS.md). So before awaiting, sleep on a timer for most of the time
 // the submitted work is expected to take, learned from earlier waits.
+//
+// What it learns from: only waits for work that ran as usual. Pipelines are compiled before any
+// timed work (KernelCache.warm), so no wait includes a compilation; a submission marked
+// `learn: false` (a warm-up that does compile, or any other one-off) is waited for without
+// sleeping, and that wait teaches nothing.
+//
+// When a sleep overshoots (the work was done when we woke), the estimate shrinks by a quarter, as
+// steady work's small overshoots want. From the third overshoot in a row the estimate is far off:
+// each further wait sleeps half as long as the one before (0.45, 0.23, ... of the estimate) and
+// polls the rest, and the first wait that did not overshoot replaces the estimate outright. An
+// estimate 700× too long (a first wait that included compiling the pipelines, before they were
+// compiled up front) is forgotten in about ten waits instead of some 25 epochs. A wait that does
+// not sleep at all is no good sample: Dawn's poll takes a core from the adapter and the work slows.
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -10,6 +23,10 @@ export class IdleWaiter {
   private pendingUnits = 0;
   private pendingSince = 0;
   private msPerUnit: number | undefined;
+  /** The pending work includes a submission not to learn from. */
+  private pendingOneOff = false;
+  /** Sleeps in a row that overshot. */
+  private overslept = 0;
 
   /**
    * @param enabled  sleep first only where awaiting busy-waits (GpuContext.busyWaits)
@@ -20,17 +37,35 @@ export class IdleWaiter {
     private readonly fraction = 0.9,
   ) {}
 
-  /** Records that `units` of work (e.g. training steps) were submitted. */
-  submitted(units: number): void {
+  /**
+   * Records that `units` of work (e.g. training steps) were submitted. `learn: false`: work whose
+   * time says nothing about the next (pipelines compiling, first use of buffers); the wait that
+   * covers it neither sleeps nor updates the estimate.
+   */
+  submitted(units: number, options: { readonly learn?: boolean } = {}): void {
     if (this.pendingUnits === 0) this.pendingSince = performance.now();
     this.pendingUnits += units;
+    if (options.learn === false) this.pendingOneOff = true;
+  }
+
+  /** Forgets what was learned (the work changed: another plan, another device). */
+  reset(): void {
+    this.msPerUnit = undefined;
+    this.overslept = 0;
+  }
+
+  /** The current estimate of milliseconds per unit of work, if there is one. */
+  get estimate(): number | undefined {
+    return this.msPerUnit;
   }
 
   /** Runs `wait` (a readback that resolves when the submitted work is done), sleeping first if worthwhile. */
   async wait<T>(wait: () => Promise<T>): Promise<T> {
     let slept = false;
-    if (this.enabled && this.msPerUnit !== undefined && this.pendingUnits > 0) {
-      const remaining = this.fraction * this.pendingUnits * this.msPerUnit - (performance.now() - this.pendingSince);
+    if (this.enabled && this.msPerUnit !== undefined && this.pendingUnits > 0 && !this.pendingOneOff) {
+      // Far off (three overshoots in a row and more): sleep half as long each time.
+      const fraction = this.fraction * 0.5 ** Math.max(0, this.overslept - 1);
+      const remaining = fraction * this.pendingUnits * this.msPerUnit - (performance.now() - this.pendingSince);
       if (remaining > 1) {
         await sleep(remaining);
         slept = true;
@@ -40,14 +75,22 @@ export class IdleWaiter {
     const result = await wait();
     const done = performance.now();
     if (this.pendingUnits > 0) {
-      if (slept && done - woke < OVERSLEPT_MS) {
+      const sample = (done - this.pendingSince) / this.pendingUnits;
+      if (this.pendingOneOff) {
+        // Nothing to learn from it.
+      } else if (slept && done - woke < OVERSLEPT_MS) {
         // The work was already done when we woke: we only know it took less than we thought.
         this.msPerUnit! *= 0.75;
+        this.overslept += 1;
+      } else if (this.msPerUnit === undefined || this.overslept >= 2) {
+        this.msPerUnit = sample;
+        this.overslept = 0;
       } else {
-        const sample = (done - this.pendingSince) / this.pendingUnits;
-        this.msPerUnit = this.msPerUnit === undefined ? sample : 0.5 * this.msPerUnit + 0.5 * sample;
+        this.msPerUnit = 0.5 * this.msPerUnit + 0.5 * sample;
+        this.overslept = 0;
       }
       this.pendingUnits = 0;
+      this.pendingOneOff = false;
     }
     return result;
   }

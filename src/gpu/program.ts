@@ -81,41 +81,95 @@ function constantsKey(constants: Constants): string {
     .join(',');
 }
 
-/** Compiles each (kernel, override constants) pair once per device. */
+/** The WGSL a kernel compiles: its includes, then its source. */
+function codeOf(def: KernelDef): string {
+  return [...(def.includes ?? []), def.source].join('\n');
+}
+
+/**
+ * Compiles each kernel once per device. Keyed by content, not only by name: a shader module per
+ * distinct WGSL text (kernels that share a file and its includes share it), a pipeline per (name,
+ * constants, entry point, bindings, WGSL), so two kernels given one name but different code (a
+ * generated variant, an edited shader in a long-lived process) never get each other's pipeline.
+ */
 export class KernelCache {
   private readonly compiled = new Map<string, Promise<CompiledKernel>>();
   private readonly modules = new Map<string, GPUShaderModule>();
+  /** Pipelines that have run once (see warm): a driver that compiles at the first dispatch has compiled them. */
+  private readonly warmed = new WeakSet<GPUComputePipeline>();
+  private warmedCount = 0;
 
   constructor(readonly device: GPUDevice) {}
+
+  /** Pipelines warmed so far (see warm). */
+  get warmedPipelines(): number {
+    return this.warmedCount;
+  }
+
+  /**
+   * Makes every pipeline of `dispatches` ready to run at full speed, and waits until it is. Some
+   * drivers compile a pipeline only at its first dispatch (Mesa's lavapipe: 0.3-0.9 s each, inside
+   * whatever runs first); so each pipeline not warmed yet is dispatched once here, all in one pass,
+   * with zero workgroups (an indirect dispatch: nothing is read or written, and Dawn does not warn),
+   * before anything is timed. Elsewhere it costs one small submit. Returns how many were new.
+   */
+  async warm(dispatches: Iterable<Dispatch>): Promise<number> {
+    const fresh = new Map<GPUComputePipeline, Dispatch>();
+    for (const d of dispatches) if (!this.warmed.has(d.pipeline) && !fresh.has(d.pipeline)) fresh.set(d.pipeline, d);
+    if (fresh.size === 0) return 0;
+    // The arguments of an indirect dispatch of [0, 0, 0] workgroups (a new buffer is zeroed).
+    const zero = this.device.createBuffer({ label: 'warm-up: zero workgroups', size: 12, usage: GPUBufferUsage.INDIRECT });
+    const encoder = this.device.createCommandEncoder({ label: 'warm-up' });
+    const pass = encoder.beginComputePass({ label: 'warm-up' });
+    for (const d of fresh.values()) {
+      pass.setPipeline(d.pipeline);
+      if (d.usesSlot) pass.setBindGroup(0, d.bindGroup, [0]);
+      else pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroupsIndirect(zero, 0);
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    zero.destroy(); // freed once the submitted work is done
+    await this.device.queue.onSubmittedWorkDone();
+    for (const pipeline of fresh.keys()) this.warmed.add(pipeline);
+    this.warmedCount += fresh.size;
+    return fresh.size;
+  }
 
   /** Pipelines compiled (or compiling) so far: what a search reports to show pipelines are reused. */
   get size(): number {
     return this.compiled.size;
   }
 
+  /** Shader modules made so far (one per distinct WGSL text). */
+  get moduleCount(): number {
+    return this.modules.size;
+  }
+
   compile(def: KernelDef, constants: Constants = {}): Promise<CompiledKernel> {
     const suffix = constantsKey(constants);
     const label = suffix ? `${def.name}[${suffix}]` : def.name;
-    let entry = this.compiled.get(label);
+    const code = codeOf(def);
+    const key = [label, def.entryPoint ?? 'main', def.bindings.map((b) => `${b.name}:${b.kind}`).join(','), code].join('\u0000');
+    let entry = this.compiled.get(key);
     if (!entry) {
-      entry = this.build(def, constants, label);
-      this.compiled.set(label, entry);
+      entry = this.build(def, constants, label, code);
+      this.compiled.set(key, entry);
     }
     return entry;
   }
 
-  private module(def: KernelDef): GPUShaderModule {
-    let module = this.modules.get(def.name);
+  private module(def: KernelDef, code: string): GPUShaderModule {
+    let module = this.modules.get(code);
     if (!module) {
-      const code = [...(def.includes ?? []), def.source].join('\n');
       module = this.device.createShaderModule({ label: def.name, code });
-      this.modules.set(def.name, module);
+      this.modules.set(code, module);
     }
     return module;
   }
 
-  private async build(def: KernelDef, constants: Constants, label: string): Promise<CompiledKernel> {
-    const module = this.module(def);
+  private async build(def: KernelDef, constants: Constants, label: string, code: string): Promise<CompiledKernel> {
+    const module = this.module(def, code);
     const layout = this.device.createBindGroupLayout({
       label,
       entries: def.bindings.map((binding, index) => layoutEntry(index, binding.kind)),
@@ -180,9 +234,12 @@ export function bindKernel(
 /** Bytes between uniform slots: the minimum uniform dynamic-offset alignment WebGPU guarantees. */
 export const UNIFORM_SLOT_BYTES = 256;
 
+const SLOT_OFFSETS: number[][] = [];
+
 /** Encodes recorded dispatches into a pass; `slot` selects the uniform slot their 'slot' binding reads. */
 export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], slot = 0): void {
-  const dynamicOffsets = [slot * UNIFORM_SLOT_BYTES];
+  // One offsets array per slot, made once: encoding a step allocates nothing.
+  const dynamicOffsets = (SLOT_OFFSETS[slot] ??= [slot * UNIFORM_SLOT_BYTES]);
   for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
     if (d.usesSlot) pass.setBindGroup(0, d.bindGroup, dynamicOffsets);

@@ -242,6 +242,19 @@ const VARIANTS: Record<MatmulVariantName, Variant> = {
   subgroup: { tile: [16, 16], lanes: 8, kernel: subgroupKernel, supported: hasSubgroupsOf8 },
 };
 
+/**
+ * A short hash of every matrix-product kernel's WGSL: tuned tables are kept per adapter, driver and
+ * this, so that an edited kernel is measured again.
+ */
+export function matmulKernelsVersion(): string {
+  const sources = [commonWgsl, dropoutEpilogueWgsl, noDropoutEpilogueWgsl, noRowSumsWgsl, rowSumsWgsl, naiveWgsl, regblockWgsl, tiledWgsl, subgroupWgsl, subgroupVWgsl, subgroupV2Wgsl, subgroupV4Wgsl];
+  let hash = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const source of sources) {
+    for (let i = 0; i < source.length; i++) hash = Math.imul(hash ^ source.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
 /** The subgroup kernel with the widest V loads the strides and the binding's alignment allow. */
 function subgroupKernel(p: Product, v: BindingResource): KernelSet {
   const offset = bindingOffset(v);
@@ -254,10 +267,57 @@ export function matmulVariantSupported(device: GPUDevice, variant: MatmulVariant
   return VARIANTS[variant].supported(device);
 }
 
-/** The variant used when none is forced: the first supported one of the adapter kind's preference list. */
+/**
+ * Which variant each product gets, beyond the adapter kind's default (a KernelContext's `matmul`):
+ * a table chosen by measurement on this adapter (src/tune/), the variants that failed `check` here,
+ * and a log of every product recorded, so that a tuner can time the same product in other variants.
+ */
+export interface MatmulSelection {
+  /** The variant per product key (see MatmulProduct.key); products not listed take the default. */
+  readonly choices?: Readonly<Record<string, MatmulVariantName>>;
+  /** Variants never to use on this adapter: they computed wrongly or did not run in its check. */
+  readonly exclude?: readonly MatmulVariantName[];
+  /** Filled with every product recorded under this selection. */
+  readonly log?: MatmulProduct[];
+}
+
+/** One matrix product a plan recorded. */
+export interface MatmulProduct {
+  /**
+   * What identifies its pipelines apart from the variant: form, shape, epilogue, e.g.
+   * "forward 128x784->256 relu dropout", "input-grad 128x256<-128 relu dropout",
+   * "weight-grad 256x784 over 128 bias".
+   */
+  readonly key: string;
+  /** Floating-point operations (2 per multiply-add). */
+  readonly flops: number;
+  readonly variant: MatmulVariantName;
+  /** The same product, on the same buffers, recorded in another variant (for timing it). */
+  rerecord(variant: MatmulVariantName): Promise<Dispatch[]>;
+}
+
+/**
+ * The variant used when none is chosen: the first of the adapter kind's preference list that the
+ * device supports and the selection does not exclude (then any other that qualifies).
+ */
 export function defaultMatmulVariant(ctx: KernelContext): MatmulVariantName {
+  const excluded = ctx.matmul?.exclude ?? [];
+  const usable = (name: MatmulVariantName) => VARIANTS[name].supported(ctx.device) && !excluded.includes(name);
   // Each preference list ends with a variant that runs everywhere (regblock, tiled).
-  return MATMUL_VARIANT_PREFERENCE[ctx.adapterKind].find((name) => VARIANTS[name].supported(ctx.device))!;
+  const variant = MATMUL_VARIANT_PREFERENCE[ctx.adapterKind].find(usable) ?? FALLBACK_ORDER.find(usable);
+  if (!variant) throw new KernelError(`every matrix-product variant failed its check on this adapter (${excluded.join(', ')}): run webgpu-mlp check to see how`);
+  return variant;
+}
+
+/** Where the preference list has no usable variant left (some failed their check): fastest first, as measured on lavapipe. */
+const FALLBACK_ORDER: readonly MatmulVariantName[] = ['subgroup', 'regblock', 'tiled', 'naive'];
+
+/** The variant a product gets: forced, else the selection's choice (if usable here), else the default. */
+function variantFor(ctx: KernelContext, key: string, requested: MatmulVariantName | undefined): MatmulVariantName {
+  if (requested) return requested;
+  const chosen = ctx.matmul?.choices?.[key];
+  if (chosen && VARIANTS[chosen]?.supported(ctx.device) && !ctx.matmul?.exclude?.includes(chosen)) return chosen;
+  return defaultMatmulVariant(ctx);
 }
 
 /** Y[B, OUT] = act(X·Wᵀ + b); with dims.dropout, H = mask ⊙ Y / keep in its place. */
@@ -281,7 +341,8 @@ export async function matmulForward(
     SU_M: IN, SU_K: 1, SV_K: 1, SV_N: IN, SO_M: OUT, SO_N: 1, SE_M: 0, SE_N: 1,
     EPILOGUE: EPILOGUE_BIAS_ACTIVATION, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
-  return record(ctx, label, variant, budget, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
+  const key = `forward ${B}x${IN}->${OUT} ${dims.activation}${dims.dropout ? ' dropout' : ''}`;
+  return record(ctx, label, key, variant, budget, product, { u: io.x, v: io.w, e: io.b, o: io.y }, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
@@ -313,7 +374,8 @@ export async function matmulInputGrad(
     EPILOGUE: useA ? EPILOGUE_ACTIVATION_GRAD : EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE[dims.activation],
   };
   const resources = { u: io.dy, v: io.w, e: useA && io.a ? io.a : io.dy, o: io.dx };
-  return record(ctx, label, variant, budget, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
+  const key = `input-grad ${B}x${IN}<-${OUT} ${dims.activation}${dims.dropout ? ' dropout' : ''}`;
+  return record(ctx, label, key, variant, budget, product, resources, fusedDropout(ctx, label, dims.dropout, io.step));
 }
 
 /**
@@ -340,7 +402,8 @@ export async function matmulWeightGrad(
     SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
   };
-  return record(ctx, label, variant, budget, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
+  const key = `weight-grad ${OUT}x${IN} over ${B}${io.db ? ' bias' : ''}`;
+  return record(ctx, label, key, variant, budget, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
 }
 
 function dropoutLabel(dropout: FusedDropout | undefined): string {
@@ -380,13 +443,20 @@ type Extra = { dropout: BindingResource; step: BindingResource } | { sums: Bindi
 async function record(
   ctx: KernelContext,
   label: string,
+  key: string,
   requested: MatmulVariantName | undefined,
   budget: DispatchBudget,
   product: Product,
   resources: { u: BindingResource; v: BindingResource; e: BindingResource; o: BindingResource },
   extra?: Extra,
 ): Promise<Dispatch[]> {
-  const variantName = requested ?? defaultMatmulVariant(ctx);
+  const variantName = variantFor(ctx, key, requested);
+  ctx.matmul?.log?.push({
+    key,
+    flops: 2 * product.M * product.N * product.K,
+    variant: variantName,
+    rerecord: (other) => record({ ...ctx, matmul: undefined }, label, key, other, budget, product, resources, extra),
+  });
   const variant = VARIANTS[variantName];
   if (!variant) throw new KernelError(`${label}: unknown matmul variant ${JSON.stringify(variantName)} (known: ${MATMUL_VARIANTS.join(', ')})`);
   if (!variant.supported(ctx.device)) {

@@ -53,6 +53,11 @@ export class StepParamsRing {
     this.device.queue.writeBuffer(this.buffer, 0, this.staging, 0, count * UNIFORM_SLOT_BYTES);
   }
 
+  /** Uploads slots [first, first + count). */
+  flushRange(first: number, count: number): void {
+    this.device.queue.writeBuffer(this.buffer, first * UNIFORM_SLOT_BYTES, this.staging, first * UNIFORM_SLOT_BYTES, count * UNIFORM_SLOT_BYTES);
+  }
+
   destroy(): void {
     this.buffer.destroy();
   }

@@ -7,6 +7,7 @@ import { denseLayers, paramLayout } from './tensors.ts';
 
 export const INIT_KINDS = ['he', 'xavier', 'uniform', 'normal'] as const;
 
+/** How initial weights are drawn (biases start at zero): the --init flag's he, xavier, uniform:A and normal:STD. */
 export type InitScheme =
   /** Kaiming normal for ReLU: N(0, 2/IN). */
   | { kind: 'he' }

@@ -2,9 +2,11 @@
 // Formulas follow PyTorch's torch.optim (so results and checkpoints compare), with one
 // deliberate difference: weight decay applies to weights only, never to biases.
 
+/** The optimizers: plain SGD, SGD with (Nesterov) momentum, Adagrad, Adam, AdamW (decoupled weight decay). */
 export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'nesterov', 'adagrad', 'adam', 'adamw'];
 
+/** An optimizer and its hyperparameters (all present; those the kind does not use are ignored). */
 export interface OptimizerConfig {
   readonly kind: OptimizerKind;
   /** Momentum coefficient μ ('momentum', 'nesterov'). */

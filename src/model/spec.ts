@@ -15,6 +15,7 @@ export const LOSSES: readonly Loss[] = ['ce', 'mse'];
  */
 export type Loss = 'ce' | 'mse';
 
+/** The shape of a model: layer widths, hidden activation, loss and dropout. */
 export interface ModelSpec {
   /** Layer widths from input to classes, e.g. [784, 256, 128, 10]: two hidden layers. */
   readonly layers: readonly number[];

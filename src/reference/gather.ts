@@ -1,6 +1,9 @@
 // CPU reference of the batch gather: rows `batchStart .. batchStart + rows` of the epoch's
 // permutation pick samples and labels; u8 features (images) are scaled to [0, 1], f32 features
-// (tables) taken as they are. Rows ≥ `rows` of the B-row batch are padding (x = 0, y = 0).
+// (tables) standardized with the model's affine when given: fround(fround(x − mean) · scale), the
+// two correctly rounded f32 operations the GPU does. Rows ≥ `rows` of the B-row batch are padding
+// (x = 0, y = 0).
+import type { InputAffine } from '../data/standardize.ts';
 
 export interface GatheredBatch {
   /** [B, IN] features (u8: / 255). */
@@ -17,6 +20,8 @@ export function gatherBatch(
   rows: number,
   B: number,
   IN: number,
+  /** f32 features only: x' = (x − mean) · scale per feature (absent: as they are). */
+  affine?: InputAffine,
 ): GatheredBatch {
   if (!(rows >= 0 && rows <= B)) throw new Error(`gatherBatch: rows ${rows} outside [0, ${B}]`);
   if (batchStart + rows > indices.length) throw new Error(`gatherBatch: rows ${batchStart}..${batchStart + rows} exceed the ${indices.length} indices`);
@@ -29,7 +34,13 @@ export function gatherBatch(
     const n = indices[batchStart + r];
     if (!(n >= 0 && n < N)) throw new Error(`gatherBatch: index ${n} at ${batchStart + r} is not a sample in [0, ${N})`);
     // u8: b / 255 exactly as the GPU rounds it (b · (1/255) could differ in the last bit).
-    for (let i = 0; i < IN; i++) x[r * IN + i] = scale === 1 ? features[n * IN + i] : features[n * IN + i] / 255;
+    if (scale !== 1) {
+      for (let i = 0; i < IN; i++) x[r * IN + i] = features[n * IN + i] / 255;
+    } else if (affine) {
+      for (let i = 0; i < IN; i++) x[r * IN + i] = Math.fround(Math.fround(features[n * IN + i] - affine.mean[i]) * affine.scale[i]);
+    } else {
+      for (let i = 0; i < IN; i++) x[r * IN + i] = features[n * IN + i];
+    }
     y[r] = labels[n];
   }
   return { x, y };

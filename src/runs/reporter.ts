@@ -2,6 +2,7 @@
 // searches and studies write to this interface; the applications implement it.
 import type { EpochRecord, ProgressEvent } from '../train/trainer.ts';
 
+/** Where a run, search or study reports progress, epochs, messages and structured events. */
 export interface Reporter {
   progress(event: ProgressEvent): void;
   epoch(record: EpochRecord, improved: boolean): void;

@@ -17,6 +17,7 @@ import { acquireLock, refuseIfLocked, type RunLock } from './lock.ts';
 import { epochsToCsv, epochsToJsonl } from '../train/metrics.ts';
 import type { EpochRecord } from '../train/trainer.ts';
 
+/** The files of a run directory, by role. */
 export const RUN_FILES = {
   config: 'config.json',
   metricsJsonl: 'metrics.jsonl',
@@ -37,6 +38,7 @@ export class RunDirError extends MlpError {
 
 const encoder = new TextEncoder();
 
+/** The name of a new run's directory: "20261207-161500-784-256-128-10" (local date and time, then the layers). */
 export function defaultRunName(layers: readonly number[], now = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
@@ -48,6 +50,10 @@ function runFilesIn(dir: string): string[] {
   return Object.values(RUN_FILES).filter((file) => existsSync(join(dir, file)));
 }
 
+/**
+ * A run directory being written: created (or opened to resume) under an exclusive lock, each file
+ * written atomically, released by close().
+ */
 export class RunDirectory {
   private stepLines: string[] = [];
 

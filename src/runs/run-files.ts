@@ -15,6 +15,7 @@ import { classCount, inputSize, type ModelSpec } from '../model/spec.ts';
 import { MlpError } from '../errors.ts';
 import { configFromJson, type TrainConfig } from '../train/config.ts';
 import { settingsFromJson, type RunSettings } from './settings.ts';
+import { describeSource } from './data.ts';
 import type { EpochRecord } from '../train/trainer.ts';
 
 /** A run directory that cannot be read back (missing, not a run, malformed files). */
@@ -52,15 +53,27 @@ export interface RunSummary {
     readonly confusionMatrix: number[][];
     readonly perClassAccuracy: number[];
   };
-  readonly timing: { readonly wallSeconds: number; readonly trainSeconds: number; readonly meanEpochSeconds: number; readonly samplesPerSecond: number };
+  readonly timing: {
+    readonly wallSeconds: number;
+    readonly trainSeconds: number;
+    readonly meanEpochSeconds: number;
+    readonly samplesPerSecond: number;
+    /** Getting ready before the first step: plans built, every pipeline compiled (absent in runs of older versions). */
+    readonly setupSeconds?: number;
+    /** Pipelines the run used, and how many of them it compiled (the rest were compiled before in the process). */
+    readonly pipelines?: number;
+    readonly pipelinesCompiled?: number;
+  };
 }
 
+/** One step's training loss, as steps.csv records it. */
 export interface StepLoss {
   readonly t: number;
   readonly epoch: number;
   readonly loss: number;
 }
 
+/** A run directory as read back by {@link loadRunFiles}. */
 export interface RunFiles {
   readonly dir: string;
   /** The directory's name: how tables and legends call the run. */
@@ -90,6 +103,7 @@ function parseJson(text: string, path: string): unknown {
   }
 }
 
+/** Reads a run directory back: its config, summary (if finished), epoch and step metrics, and which checkpoint it holds. */
 export async function loadRunFiles(path: string): Promise<RunFiles> {
   const dir = resolve(path);
   const configPath = join(dir, 'config.json');
@@ -153,6 +167,7 @@ export function baselineDirName(spec: ModelSpec): string {
   return `baseline-${inputSize(spec)}-${classCount(spec)}`;
 }
 
+/** Where {@link findBaseline} found a run's logistic-regression baseline, or where it looked. */
 export type BaselineLookup =
   | { readonly kind: 'found'; readonly run: RunFiles; readonly how: 'given' | 'convention' }
   | { readonly kind: 'self' }
@@ -182,7 +197,7 @@ export function splitDifferences(a: TrainConfig & { readonly run?: RunSettings }
   const differences: string[] = SPLIT_FIELDS.filter((field) => a[field] !== b[field]).map(
     (field) => `${field} ${JSON.stringify(a[field])} vs ${JSON.stringify(b[field])}`,
   );
-  if (a.run && b.run && a.run.data.dir !== b.run.data.dir) differences.push(`data ${a.run.data.dir ?? 'MNIST'} vs ${b.run.data.dir ?? 'MNIST'}`);
+  if (a.run && b.run && describeSource(a.run.data) !== describeSource(b.run.data)) differences.push(`data ${describeSource(a.run.data)} vs ${describeSource(b.run.data)}`);
   // A shuffled hold-out is drawn from the seed: different seeds hold out different samples.
   if (a.validationShuffle && b.validationShuffle && a.seed !== b.seed) differences.push(`validation drawn with seed ${a.seed} vs ${b.seed}`);
   return differences;

@@ -3,6 +3,7 @@
 // the same run.
 import type { DataSource } from './data.ts';
 
+/** A run's settings beyond its model config. */
 export interface RunSettings {
   /** 'gpu' (WebGPU) or 'cpu' (the CPU reference). */
   readonly device: 'gpu' | 'cpu';
@@ -13,6 +14,11 @@ export interface RunSettings {
   readonly checkpointEvery: number;
   /** Progress as JSON lines on stdout (the CLI's --json). */
   readonly json: boolean;
+  /**
+   * Device-loss recovery (Model.fit's `recover`): losses a run recovers from, and optimizer steps
+   * between the host snapshots it goes on from. Absent: the library's defaults (3 and 100).
+   */
+  readonly recovery?: { readonly maxRecoveries: number; readonly snapshotEvery: number };
 }
 
 export const DEFAULT_SETTINGS: RunSettings = { device: 'gpu', data: { dir: null }, report: true, checkpointEvery: 0, json: false };

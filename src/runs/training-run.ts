@@ -6,17 +6,21 @@
 // and, if the caller gave a report writer, the report.
 //
 // What it does when things go wrong: the signal (Ctrl-C in the CLI) finishes the steps in flight
-// and saves a resumable last.safetensors (status 'interrupted', exit code 130); divergence and a lost
-// device stop the run with a message (exit code 1), leaving the last checkpoint saved (every
-// checkpoint is written atomically and holds only finite values). A report that fails prints a
-// line and never fails the run.
+// and saves a resumable last.safetensors (status 'interrupted', exit code 130); a lost device is
+// replaced and the fit goes on from its last snapshot on the host (Model.fit's recovery, as
+// settings.recovery says), each recovery a line in the log and an entry in summary.json; divergence,
+// and a lost device beyond settings.recovery.maxRecoveries (or one that cannot be replaced), stop the
+// run with a message (exit code 1), leaving the last checkpoint saved (every checkpoint is written
+// atomically and holds only finite values). A report that fails prints a line and never fails the run.
 import { openGpu, type Gpu } from '../api/gpu.ts';
 import { loadModel, modelFromConfig, type Backend, type Model } from '../api/model.ts';
 import { MlpError } from '../errors.ts';
 import { describeInit } from '../model/init.ts';
 import { describeSpec } from '../model/spec.ts';
 import type { TrainConfig } from '../train/config.ts';
+import type { Recovery } from '../train/recovery.ts';
 import type { EpochRecord } from '../train/trainer.ts';
+import type { EngineSetup } from '../train/engine.ts';
 import { describeLrSchedule } from '../train/describe.ts';
 import { VERSION } from '../version.ts';
 import type { RunData } from './data.ts';
@@ -32,8 +36,11 @@ export interface ResumePoint {
   readonly best?: Uint8Array;
   /** Where the saved state stands (for messages). */
   readonly at: { readonly epoch: number; readonly step: number; readonly t: number };
+  /** The matrix-product variants the run used (config.json's `kernels`): the resume uses them again, bit for bit. */
+  readonly kernels?: Readonly<Record<string, string>>;
 }
 
+/** Where a run writes: a new run directory, or the unfinished one it resumes. */
 export type RunTarget =
   /** A new run; an existing run at `path` is cleared (with `overwrite`) only once the model is built. */
   | { readonly kind: 'new'; readonly path: string; readonly overwrite: boolean }
@@ -42,6 +49,7 @@ export type RunTarget =
 /** Writes a finished run's report (the CLI passes the report module's writer: runs know nothing of reports). */
 export type ReportWriter = (runDir: string, context: { readonly data: RunData; readonly gpu?: Gpu; readonly device: 'gpu' | 'cpu' }) => Promise<string>;
 
+/** What {@link trainRun} is given. */
 export interface TrainingRunOptions {
   readonly config: TrainConfig;
   readonly settings: RunSettings;
@@ -59,15 +67,21 @@ export interface TrainingRunOptions {
   readonly command?: readonly string[];
   /** The line that tells the user how to continue an interrupted run. */
   readonly resumeHint?: string;
+  /** Time the kernel variants of this model on this adapter first (see FitControl.tune; default: GPU adapters only). */
+  readonly tune?: boolean;
 }
 
+/** How a training run ended: a fit status, or the device lost. */
 export type RunStatus = 'completed' | 'early-stopped' | 'interrupted' | 'diverged' | 'device-lost';
 
 /** summary.json: the report's RunSummary plus memory use. */
 export interface SummaryJson extends RunSummary {
   readonly memory: { readonly deviceBytes: number; readonly rssBytes: number };
+  /** The device losses the run recovered from in its last process (empty when none). */
+  readonly recoveries: readonly Recovery[];
 }
 
+/** How a training run ended, and what it wrote. */
 export interface TrainingRunResult {
   readonly status: RunStatus;
   /** 0 finished, 130 interrupted, 1 diverged or device lost. */
@@ -90,6 +104,8 @@ export interface ConfigJson extends TrainConfig {
   readonly version: string;
   readonly adapter: string;
   readonly command: readonly string[];
+  /** The matrix-product variant of each product (written once the plans are built; a resume uses them again). */
+  readonly kernels?: Readonly<Record<string, string>>;
 }
 
 /** Opens an unfinished run directory to continue it: its config, its settings, and where it stopped. */
@@ -104,14 +120,23 @@ export async function openResume(path: string): Promise<{ run: RunDirectory; con
     const config = probe.config;
     probe.dispose();
     if (!at) throw new MlpError('CHECKPOINT', `${lastPath}: not a resumable checkpoint (no optimizer and trainer state in it)`);
-    const settings = settingsFromJson(await run.readConfigJson());
+    const configJson = await run.readConfigJson();
+    const settings = settingsFromJson(configJson);
     await run.keepStepsUpTo(at.t);
     const best = at.hasBest && run.has('best') ? await run.readCheckpoint('best') : undefined;
-    return { run, config, settings, point: { lastBytes, best, at } };
+    return { run, config, settings, point: { lastBytes, best, at, ...kernelsOf(configJson) } };
   } catch (error) {
     run.close();
     throw error;
   }
+}
+
+/** config.json's `kernels`, when it has a valid one. */
+function kernelsOf(configJson: unknown): { kernels?: Record<string, string> } {
+  const kernels = (configJson as { kernels?: unknown } | null)?.kernels;
+  if (typeof kernels !== 'object' || kernels === null || Array.isArray(kernels)) return {};
+  const entries = Object.entries(kernels).filter(([, v]) => typeof v === 'string') as [string, string][];
+  return entries.length ? { kernels: Object.fromEntries(entries) } : {};
 }
 
 /** Where a saved state stands, for messages: "after step 120 (epoch 3, step 20)". */
@@ -121,6 +146,11 @@ function describeSaved(at: ResumePoint['at']): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
+/**
+ * Trains `options.config` into a run directory, as `webgpu-mlp train` does: checkpoints and metrics
+ * as it goes, the best validation weights tested once at the end, summary.json, and the report if a
+ * writer was given. Ctrl-C (the signal) leaves a resumable last.safetensors; see the top of this file.
+ */
 export async function trainRun(options: TrainingRunOptions): Promise<TrainingRunResult> {
   const started = performance.now();
   const { config, settings, target } = options;
@@ -164,6 +194,7 @@ async function fitRun(options: TrainingRunOptions, model: Model, gpu: Gpu | unde
   reporter.event('start', { config, settings, adapter, parameters: model.parameterCount, runDir: run.path, resumed: Boolean(resume) });
   const configJson: ConfigJson = { ...config, run: settings, version: VERSION, adapter, command: options.command ?? process.argv.slice(2) };
   await run.writeJson('config', configJson);
+  let configWritten: Promise<void> = Promise.resolve();
 
   // What last.safetensors holds: only ever a state the trainer checked to be finite.
   let saved: ResumePoint['at'] | undefined = resume?.at;
@@ -185,20 +216,52 @@ async function fitRun(options: TrainingRunOptions, model: Model, gpu: Gpu | unde
     wallSeconds: (performance.now() - started) / 1000,
   });
 
-  // A lost device stops the fit at its next call to the GPU (DEVICE_LOST, handled below); stopping
-  // at once also needs the signal.
+  // A lost device is noticed by the fit at its next call to the GPU: replaced (recovery), or DEVICE_LOST below.
   const abort = new AbortController();
   const forward = () => abort.abort();
   if (options.signal?.aborted) abort.abort();
   options.signal?.addEventListener('abort', forward, { once: true });
-  gpu?.lost.then(forward);
   let history: readonly EpochRecord[] = [];
+  let stepsPerEpoch = 1;
+  const stepAt = (t: number) => describeSaved({ epoch: Math.floor(t / stepsPerEpoch), step: t % stepsPerEpoch, t });
   try {
+    reporter.event('preparing', {});
     const fit = await model
       .fit(data.train, {
         validation: data.validation,
         signal: abort.signal,
         ...(resume ? { resume: { best: resume.best } } : {}),
+        ...(settings.recovery ? { recover: settings.recovery } : {}),
+        // Everything the run will do after training, compiled with it before the first step.
+        prepare: { evaluate: data.test ? [data.test] : [], predict: Boolean(data.test && settings.report && options.writeReport) },
+        ...(resume?.kernels ? { kernels: resume.kernels } : {}),
+        ...(options.tune !== undefined ? { tune: options.tune } : {}),
+        onStart: (info) => {
+          stepsPerEpoch = info.stepsPerEpoch;
+          if (info.setup) {
+            const { seconds, pipelines, compiled } = info.setup;
+            const before = pipelines - compiled;
+            reporter.message(
+              `ready in ${seconds.toFixed(1)} s: ${pipelines} pipelines compiled before the first step` +
+                (before > 0 ? ` (${before} of them by earlier runs in this process)` : ''),
+            );
+            reporter.event('setup', { ...info.setup });
+            if (info.setup.tuning) reporter.message(`tuned ${info.setup.tuning.products} matrix products in ${info.setup.tuning.seconds.toFixed(1)} s (kept per adapter for later runs)`);
+            // The variants used, recorded: a resume uses them again (bit for bit), whatever is measured later.
+            configWritten = run.writeJson('config', { ...configJson, kernels: info.setup.kernels });
+            configWritten.catch(() => {}); // awaited after the fit; a failure surfaces there
+          }
+        },
+        onRecovery: (recovery) => {
+          const max = settings.recovery?.maxRecoveries;
+          // Bit for bit the same weights as an uninterrupted run needs the same adapter: say so when it is another.
+          const other = model.deviceName !== adapter ? ` on another adapter, ${model.deviceName}` : '';
+          reporter.message(
+            `${recovery.reason}; opened a new device${other} (recovery ${recovery.count}${max ? ` of ${max}` : ''}, ${recovery.seconds.toFixed(1)} s) ` +
+              `and went on from the snapshot ${stepAt(recovery.restoredAt)}: ${recovery.replayed} step${recovery.replayed === 1 ? '' : 's'} replayed`,
+          );
+          reporter.event('recovered', { ...recovery });
+        },
         onProgress: (event) => {
           reporter.progress(event);
           run.addStepLosses(event.firstStep, event.epoch, event.stepLosses);
@@ -215,6 +278,7 @@ async function fitRun(options: TrainingRunOptions, model: Model, gpu: Gpu | unde
         },
       })
       .finally(() => options.signal?.removeEventListener('abort', forward));
+    await configWritten;
 
     if (fit.status === 'interrupted') {
       if (gpu?.isLost) throw new MlpError('DEVICE_LOST', await gpu.lost);
@@ -243,7 +307,12 @@ async function fitRun(options: TrainingRunOptions, model: Model, gpu: Gpu | unde
     if (fit.status === 'early-stopped') {
       reporter.message(`early stopping: no better validation accuracy for ${config.patience} epochs (best: epoch ${fit.best?.epoch})`);
     }
-    const summary = data.test ? await testAndSummarize(options, model, gpu, run, fit.history, fit.best, fit.status, adapter, started) : null;
+    if (fit.recoveries.length > 0) {
+      const replayed = fit.recoveries.reduce((sum, r) => sum + r.replayed, 0);
+      const losses = fit.recoveries.length;
+      reporter.message(`recovered from ${losses} device loss${losses === 1 ? '' : 'es'} (${replayed} step${replayed === 1 ? '' : 's'} replayed)`);
+    }
+    const summary = data.test ? await testAndSummarize(options, model, gpu, run, fit.history, fit.best, fit.status, adapter, started, fit.recoveries, fit.setup) : null;
     if (!summary) {
       const best = fit.best;
       const history = fit.history;
@@ -283,6 +352,8 @@ async function testAndSummarize(
   reason: 'completed' | 'early-stopped',
   adapter: string,
   started: number,
+  recoveries: readonly Recovery[],
+  setup: EngineSetup | null,
 ): Promise<SummaryJson> {
   const { settings, data, reporter } = options;
   // Test once, with the weights of the best validation epoch (test data never selects anything).
@@ -311,8 +382,11 @@ async function testAndSummarize(
       trainSeconds,
       meanEpochSeconds: trainSeconds / Math.max(1, history.length),
       samplesPerSecond: history.reduce((sum, r) => sum + r.samplesPerSecond, 0) / Math.max(1, history.length),
+      // Before the first step: plans built and pipelines compiled (a first run on an adapter compiles them all).
+      ...(setup ? { setupSeconds: setup.seconds, pipelines: setup.pipelines, pipelinesCompiled: setup.compiled } : {}),
     },
     memory: { deviceBytes: model.deviceBytes + (gpu?.stats.datasetBytes ?? 0), rssBytes: process.memoryUsage().rss },
+    recoveries,
   };
   await run.writeJson('summary', summary);
   reporter.event('summary', { ...summary });

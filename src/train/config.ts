@@ -8,6 +8,7 @@ import { OPTIMIZERS, optimizerConfig, type OptimizerConfig } from '../model/opti
 import { validateSpec, type ModelSpec } from '../model/spec.ts';
 import { SCHEDULE_KINDS, type Schedule } from './schedule.ts';
 
+/** A resolved, validated configuration: what resolveConfig makes of options, what checkpoints and config.json record. */
 export interface TrainConfig {
   readonly spec: ModelSpec;
   readonly init: InitScheme;
@@ -31,6 +32,8 @@ export interface TrainConfig {
   readonly evalBatchSize: number;
   /** Training steps encoded per queue submit. */
   readonly stepsPerSubmit: number;
+  /** Standardize float features with the first fit's training-split statistics (kept in the model). */
+  readonly standardize: boolean;
 }
 
 /** The defaults of `npm run train`: chosen by measurement (bench/RESULTS.md) to pass 98% test accuracy on MNIST. */
@@ -50,6 +53,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   trainSubset: 0,
   evalBatchSize: 1000,
   stepsPerSubmit: 4,
+  standardize: true,
 };
 
 export class ConfigError extends MlpError {
@@ -96,6 +100,7 @@ export function validateConfig(config: TrainConfig): TrainConfig {
   check(isInt(config.trainSubset) && config.trainSubset >= 0, 'train-subset', 'an integer ≥ 0', config.trainSubset);
   check(isInt(config.evalBatchSize) && config.evalBatchSize >= 1, 'eval-batch-size', 'an integer ≥ 1', config.evalBatchSize);
   check(isInt(config.stepsPerSubmit) && config.stepsPerSubmit >= 1 && config.stepsPerSubmit <= 256, 'steps-per-submit', 'an integer in [1, 256]', config.stepsPerSubmit);
+  check(typeof config.standardize === 'boolean', 'standardize', 'true or false', config.standardize);
   if (config.patience > 0) check(config.validation > 0, 'patience', '0 when there is no validation set (val-split 0)', config.patience);
   return config;
 }
@@ -105,7 +110,9 @@ export function configFromJson(value: unknown, source: string): TrainConfig {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(value)) throw new ConfigError(`${source}: the training config must be a JSON object`);
   // Written by versions before 0.2, where the config also held the run's device and data directory.
-  const { device: _device, dataDir: _dataDir, ...config } = value;
+  const { device: _device, dataDir: _dataDir, ...fields } = value;
+  // Written before 0.3, which had no standardize option (and standardized nothing: MNIST bytes only).
+  const config: Record<string, unknown> = { standardize: true, ...fields };
   for (const field of ['spec', 'init', 'optimizer', 'schedule'] as const) {
     if (!isObject(config[field])) throw new ConfigError(`${source}: config field "${field}" must be an object, found ${JSON.stringify(config[field])}`);
   }

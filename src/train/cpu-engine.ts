@@ -1,5 +1,6 @@
 // The CPU engine: the reference MLP (float64 loops) behind the trainer's interface. Slow; it is
 // for validating the GPU end to end and for machines without WebGPU (`--device cpu`).
+import type { InputAffine } from '../data/standardize.ts';
 import type { StepParams } from '../kernels/step-params.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import type { ModelSpec } from '../model/spec.ts';
@@ -15,6 +16,8 @@ export interface CpuEngineOptions {
   readonly batchSize: number;
   readonly seed: number;
   readonly evalBatchSize: number;
+  /** The model's input affine for f32 features (its standardization); absent: none. */
+  readonly affine?: InputAffine;
 }
 
 export class CpuEngine implements TrainingEngine {
@@ -54,7 +57,7 @@ export class CpuEngine implements TrainingEngine {
   async runSteps(steps: readonly StepParams[]): Promise<void> {
     const { train } = this.data;
     for (const step of steps) {
-      const { x, y } = gatherBatch(train.features, train.labels, this.order, step.batchStart, step.rows, this.batchSize, train.inputSize);
+      const { x, y } = gatherBatch(train.features, train.labels, this.order, step.batchStart, step.rows, this.batchSize, train.inputSize, this.options.affine);
       const result = this.mlp.lossAndGradients(x, y, this.batchSize, step.rows, { t: step.t, lr: step.lr, seed: this.options.seed });
       this.lossSums[step.record] = result.lossSum;
       this.corrects[step.record] = result.correct;
@@ -82,7 +85,7 @@ export class CpuEngine implements TrainingEngine {
   async evaluate(name: EvalSetName): Promise<EvalResult> {
     const set = this.data[name];
     if (!set) throw new Error(`no ${name} set was given to this engine`);
-    return evaluateReference(this.mlp, set, this.options.evalBatchSize);
+    return evaluateReference(this.mlp, set, this.options.evalBatchSize, this.options.affine);
   }
 
   async readParams(): Promise<Float32Array> {

@@ -18,6 +18,7 @@ export function describeModel(spec: ModelSpec): string {
   return parts.join(' · ');
 }
 
+/** "adam β=(0.9, 0.999) ε=1e-8", "momentum μ=0.9", "sgd" */
 export function describeOptimizer(config: TrainConfig): string {
   const o = config.optimizer;
   switch (o.kind) {

@@ -7,20 +7,23 @@
 // while building or running is raised at the next call instead of training on garbage; a lost
 // device raises DeviceLostError.
 //
-// Debug hook (Node): WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS=N destroys the device once N training steps
-// have been submitted, to exercise device-loss handling end to end (test/reliability).
+// Debug hook (Node): WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS=N destroys the device once an engine has
+// submitted N training steps, to exercise device-loss handling end to end (test/reliability). A list
+// N1,N2,... loses the device that many times in the process: the first after N1 steps of an engine,
+// then (an engine on the recovered device) after N2, and so on; N alone loses it once.
 import { MlpError } from '../errors.ts';
 import { adapterName, type GpuContext } from '../gpu/device.ts';
 import { BufferArena } from '../gpu/arena.ts';
 import { IdleWaiter } from '../gpu/idle-wait.ts';
 import { GpuLimitError } from '../gpu/limits.ts';
-import { KernelCache } from '../gpu/program.ts';
+import { KernelCache, type Dispatch } from '../gpu/program.ts';
 import type { StepParams } from '../kernels/step-params.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { KernelContext } from '../kernels/context.ts';
+import type { MatmulSelection } from '../kernels/matmul.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import type { ModelSpec } from '../model/spec.ts';
-import type { EvalSetName, TrainingEngine } from './engine.ts';
+import type { EngineSetup, EvalSetName, TrainingEngine } from './engine.ts';
 import { uploadDataset, type GpuDataset } from './gpu-data.ts';
 import { GpuParameters } from './gpu-model.ts';
 import { EvalPlan, TrainPlan, type EvalResult, type StepRecords } from './plan.ts';
@@ -77,10 +80,18 @@ export class DeviceLostError extends MlpError {
   }
 }
 
-/** The N of WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS (see the top of this file), or 0. */
+/** Device losses WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS caused so far, counted from when it took its present value. */
+let lossesCaused = 0;
+let lossesValue: string | undefined;
+
+/** The steps after which WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS (see the top of this file) loses the device next, or 0. */
 function loseDeviceAfterSteps(): number {
   const value = typeof process === 'undefined' ? undefined : process.env?.WEBGPU_MLP_LOSE_DEVICE_AFTER_STEPS;
-  return value ? Number(value) : 0;
+  if (value !== lossesValue) {
+    lossesValue = value;
+    lossesCaused = 0;
+  }
+  return value ? Number(value.split(',')[lossesCaused] ?? 0) : 0;
 }
 
 /** Runs `build` inside WebGPU error scopes, so a validation or out-of-memory error surfaces here, named. */
@@ -110,6 +121,19 @@ export interface GpuEngineOptions {
   readonly fuseBiasGrad?: boolean;
   /** The parameter buffer to train (a model's, which outlives the engine); absent: the engine makes one. */
   readonly params?: GPUBuffer;
+  /** The model's input affine (its standardization of f32 features); absent: the identity. */
+  readonly inputAffine?: GPUBuffer;
+  /**
+   * Other plans' dispatches, being built meanwhile (a model's test evaluation and prediction): their
+   * pipelines are compiled with the engine's, before its first step, and counted in its setup.
+   */
+  readonly alsoPrepare?: readonly Promise<readonly Dispatch[]>[];
+  /** Which matrix-product variants the plans use (measured choices; the products recorded go to its log). */
+  readonly matmul?: MatmulSelection;
+  /** When getting ready began, if before this call (a tuning pass first): the setup's seconds count from it. */
+  readonly startedAt?: number;
+  /** A tuning pass that ran before this build, for the setup's record. */
+  readonly tuning?: EngineSetup['tuning'];
 }
 
 export async function createGpuEngine(
@@ -120,31 +144,49 @@ export async function createGpuEngine(
 ): Promise<TrainingEngine> {
   const { gpu } = session;
   const arena = new BufferArena(gpu.device);
-  const ctx: KernelContext = { device: gpu.device, cache: session.cache, arena, adapterKind: gpu.report.kind };
+  const ctx: KernelContext = { device: gpu.device, cache: session.cache, arena, adapterKind: gpu.report.kind, matmul: options.matmul };
   const train = session.sets.train;
   // A batch larger than the training set trains exactly as one of the set's size (every step sees
   // all of it, divided by the rows present), so the buffers need no more rows than that.
   const batchSize = Math.min(options.batchSize, train.count);
+  const started = options.startedAt ?? performance.now();
+  // Awaited below; meanwhile an early failure of one must not count as unhandled.
+  for (const other of options.alsoPrepare ?? []) other.catch(() => {});
   try {
     const stepsPerEpoch = Math.ceil(train.count / batchSize);
-    const { model, plan, evalPlans } = await withErrorScopes(gpu.device, `building the plans for model ${spec.layers.join('-')}`, async () => {
-      const model = new GpuParameters(arena, spec, optimizer.kind, options.params);
-      const plan = await TrainPlan.create(ctx, spec, optimizer, model, train, {
-        batchSize,
-        stepsPerSubmit: options.stepsPerSubmit,
-        stepsPerEpoch,
-        seed: options.seed,
-        fuseDropout: options.fuseDropout,
-        fuseBiasGrad: options.fuseBiasGrad,
-      });
+    const { model, plan, evalPlans, setup } = await withErrorScopes(gpu.device, `building the plans for model ${spec.layers.join('-')}`, async () => {
+      const model = new GpuParameters(arena, spec, optimizer.kind, options.params, options.inputAffine);
+      // Every plan built at once, so their pipelines compile concurrently; then each pipeline runs
+      // once (KernelCache.warm) so that no step or evaluation pays for a compilation.
+      const names = (['validation', 'test'] as const).filter((name) => session.sets[name]);
+      const [plan, ...evals] = await Promise.all([
+        TrainPlan.create(ctx, spec, optimizer, model, train, {
+          batchSize,
+          stepsPerSubmit: options.stepsPerSubmit,
+          stepsPerEpoch,
+          seed: options.seed,
+          fuseDropout: options.fuseDropout,
+          fuseBiasGrad: options.fuseBiasGrad,
+        }),
+        ...names.map((name) => EvalPlan.create(ctx, spec, model, session.sets[name]!, options.evalBatchSize)),
+      ]);
       const evalPlans: Partial<Record<EvalSetName, EvalPlan>> = {};
-      for (const name of ['validation', 'test'] as const) {
-        const set = session.sets[name];
-        if (set) evalPlans[name] = await EvalPlan.create(ctx, spec, model, set, options.evalBatchSize);
-      }
-      return { model, plan, evalPlans };
+      names.forEach((name, i) => (evalPlans[name] = evals[i] as EvalPlan));
+      const others = await Promise.all(options.alsoPrepare ?? []);
+      const dispatches = [...plan.dispatches, ...evals.flatMap((e) => e.dispatches), ...others.flat()];
+      const compiled = await session.cache.warm(dispatches);
+      const kernels: Record<string, string> = {};
+      for (const product of options.matmul?.log ?? []) kernels[product.key] = product.variant;
+      const setup: EngineSetup = {
+        seconds: (performance.now() - started) / 1000,
+        pipelines: new Set(dispatches.map((d) => d.pipeline)).size,
+        compiled,
+        kernels,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+      };
+      return { model, plan: plan as TrainPlan, evalPlans, setup };
     });
-    return new GpuEngine(session, arena, model, plan, evalPlans, stepsPerEpoch, { ...options, batchSize });
+    return new GpuEngine(session, arena, model, plan, evalPlans, stepsPerEpoch, { ...options, batchSize }, setup);
   } catch (error) {
     arena.destroy();
     throw error;
@@ -165,7 +207,7 @@ class GpuEngine implements TrainingEngine {
     this.uncaptured ??= event.error.message;
   };
   private stepsSubmitted = 0;
-  private readonly loseDeviceAfter = loseDeviceAfterSteps();
+  private loseDeviceAfter = loseDeviceAfterSteps();
 
   constructor(
     private readonly session: GpuSession,
@@ -175,6 +217,7 @@ class GpuEngine implements TrainingEngine {
     private readonly evalPlans: Partial<Record<EvalSetName, EvalPlan>>,
     readonly stepsPerEpoch: number,
     options: GpuEngineOptions,
+    readonly setup: EngineSetup,
   ) {
     this.description = adapterName(session.gpu.report);
     this.trainCount = session.sets.train.count;
@@ -189,12 +232,26 @@ class GpuEngine implements TrainingEngine {
     this.plan.setOrder(order);
   }
 
+  planEpoch(steps: readonly StepParams[]): void {
+    this.plan.planEpoch(steps);
+  }
+
   async runSteps(steps: readonly StepParams[]): Promise<void> {
     this.throwIfFailed();
     this.plan.submit(steps);
     this.trainWait.submitted(steps.length);
+    const first = this.stepsSubmitted === 0;
     this.stepsSubmitted += steps.length;
-    if (this.loseDeviceAfter > 0 && this.stepsSubmitted >= this.loseDeviceAfter) this.session.gpu.device.destroy();
+    if (this.loseDeviceAfter > 0 && this.stepsSubmitted >= this.loseDeviceAfter) {
+      this.loseDeviceAfter = 0;
+      lossesCaused += 1;
+      this.session.gpu.device.destroy();
+      return;
+    }
+    // The engine's first submit is waited for at once (every pipeline was compiled before it): the
+    // idle waiter learns the time of a step from a few steps, and sleeps through the first progress
+    // interval instead of polling all of it.
+    if (first) await this.checked(() => this.trainWait.wait(() => this.session.gpu.device.queue.onSubmittedWorkDone()));
   }
 
   readRecords(from: number, count: number): Promise<StepRecords> {

@@ -15,16 +15,20 @@ export class GpuParameters {
   private readonly gradBuffer: GPUBuffer | undefined;
   /** One f32 [totalElements] buffer per optimizer state array (velocity; or exp_avg, exp_avg_sq). */
   readonly state: GPUBuffer[];
+  /** f32 [2, IN]: the input affine the gather applies to f32 features, mean then scale (the model's standardization). */
+  readonly inputAffine: GPUBuffer;
 
   /**
    * `optimizerKind` null: parameters only (no gradients, no optimizer state), for inference.
    * `params`: a parameter buffer to adopt (a model's; not freed with this arena), else a new one.
+   * `inputAffine`: the model's input affine buffer to adopt, else a new one holding the identity.
    */
   constructor(
     private readonly arena: BufferArena,
     readonly spec: ModelSpec,
     readonly optimizerKind: OptimizerKind | null,
     params?: GPUBuffer,
+    inputAffine?: GPUBuffer,
   ) {
     this.layout = paramLayout(spec);
     const bytes = this.layout.totalElements * 4;
@@ -35,6 +39,18 @@ export class GpuParameters {
     this.params = params ?? arena.tensor('params', bytes);
     this.gradBuffer = optimizerKind ? arena.tensor('grads', bytes) : undefined;
     this.state = optimizerKind ? optimizerStateNames(optimizerKind).map((name) => arena.tensor(`optimizer ${name}`, bytes)) : [];
+    const IN = spec.layers[0];
+    this.inputAffine = inputAffine ?? arena.tensorWithData('input affine', Float32Array.from({ length: 2 * IN }, (_, i) => (i < IN ? 0 : 1)));
+  }
+
+  /** Sets the input affine: x' = (x − mean) · scale per feature, for f32 features. */
+  writeInputAffine(mean: Float32Array, scale: Float32Array): void {
+    const IN = this.spec.layers[0];
+    if (mean.length !== IN || scale.length !== IN) throw new RangeError(`input affine: ${mean.length} and ${scale.length} values, expected ${IN} each`);
+    const values = new Float32Array(2 * IN);
+    values.set(mean);
+    values.set(scale, IN);
+    this.arena.device.queue.writeBuffer(this.inputAffine, 0, values);
   }
 
   /** f32 [totalElements] */

@@ -3,6 +3,7 @@
 import { readFloat32 } from '../gpu/buffers.ts';
 import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
 import type { Dataset, Features } from '../data/dataset.ts';
+import { applyAffine, type InputAffine } from '../data/standardize.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import { classCount, inputSize } from '../model/spec.ts';
 import { denseLayers } from '../model/tensors.ts';
@@ -32,8 +33,8 @@ export function modelInput(features: Features): Float32Array {
   return x;
 }
 
-/** Forward-only pass of the CPU reference over a labelled set, in batches. */
-export function evaluateReference(mlp: ReferenceMlp, set: Dataset, batchSize: number): EvalResult {
+/** Forward-only pass of the CPU reference over a labelled set, in batches; f32 features through `affine` when given. */
+export function evaluateReference(mlp: ReferenceMlp, set: Dataset, batchSize: number, affine?: InputAffine): EvalResult {
   const B = Math.min(batchSize, set.count);
   const predictions = new Uint32Array(set.count);
   const IN = set.inputSize;
@@ -43,7 +44,8 @@ export function evaluateReference(mlp: ReferenceMlp, set: Dataset, batchSize: nu
   for (let start = 0; start < set.count; start += B) {
     const rows = Math.min(B, set.count - start);
     x.fill(0);
-    x.set(modelInput(set.features.subarray(start * IN, (start + rows) * IN)));
+    const input = modelInput(set.features.subarray(start * IN, (start + rows) * IN));
+    x.set(affine && set.features instanceof Float32Array ? applyAffine(input, affine) : input);
     const result = mlp.evaluate(x, set.labels.subarray(start, start + rows), B, rows);
     lossSum += result.lossSum;
     correct += result.correct;
@@ -63,7 +65,8 @@ export class InferencePlan {
     readonly capacity: number,
     private readonly input: GPUBuffer,
     private readonly output: GPUBuffer,
-    private readonly dispatches: readonly Dispatch[],
+    /** The forward pass, replayed for every call. */
+    readonly dispatches: readonly Dispatch[],
   ) {}
 
   /** Buffers come from ctx.arena (freed with it). */

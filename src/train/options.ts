@@ -47,8 +47,14 @@ export interface TrainOptions {
   evalBatchSize: number;
   /** Training steps encoded per GPU submit. */
   stepsPerSubmit: number;
+  /**
+   * Standardize float features: the first fit computes each feature's mean and std on its training
+   * split; the model keeps them and applies (x − mean) / std to every input (default true).
+   */
+  standardize: boolean;
 }
 
+/** The name of a training option (camelCase). */
 export type OptionKey = keyof TrainOptions;
 
 /** An option's declaration: what the CLI, search files and API calls all read. */
@@ -164,6 +170,13 @@ export const TRAIN_OPTIONS = [
   option({ key: 'trainSubset', flag: '--train-subset', arg: '<n>', help: 'train on the first N samples of the training split (0 = all)', default: D.trainSubset, parse: parseInteger }),
   option({ key: 'evalBatchSize', flag: '--eval-batch-size', arg: '<n>', help: 'batch size of validation and test passes', default: D.evalBatchSize, parse: parseInteger }),
   option({ key: 'stepsPerSubmit', flag: '--steps-per-submit', arg: '<n>', help: 'training steps encoded per GPU submit', default: D.stepsPerSubmit, parse: parseInteger }),
+  option({
+    key: 'standardize',
+    flag: '--standardize',
+    help: "standardize float (table) features with the training split's mean and std per feature, kept in the model (--no-standardize: use them as they are)",
+    default: D.standardize,
+    parse: parseBoolean,
+  }),
 ] as const satisfies readonly OptionSpec[];
 
 /** Options that shape the model (fixed once a model exists); the rest say how to train it. */
@@ -262,6 +275,7 @@ export function resolveConfig(...layers: readonly Readonly<Record<string, unknow
     trainSubset: o.trainSubset,
     evalBatchSize: o.evalBatchSize,
     stepsPerSubmit: o.stepsPerSubmit,
+    standardize: o.standardize,
   });
 }
 
@@ -297,5 +311,6 @@ export function optionsOf(config: TrainConfig): TrainOptions {
     trainSubset: config.trainSubset,
     evalBatchSize: config.evalBatchSize,
     stepsPerSubmit: config.stepsPerSubmit,
+    standardize: config.standardize,
   };
 }

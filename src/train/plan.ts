@@ -65,6 +65,23 @@ function layerInput(buffers: LayerBuffers, l: number): GPUBuffer {
   return l === 0 ? buffers.x : (buffers.h[l - 1] ?? buffers.a[l - 1]);
 }
 
+/**
+ * Dispatches in recording order, their pipelines compiled concurrently: each kernel wrapper starts
+ * its compile (createComputePipelineAsync) when it is called, and nothing is awaited until all are.
+ */
+class DispatchList {
+  private readonly parts: Promise<Dispatch | Dispatch[]>[] = [];
+
+  add(part: Promise<Dispatch | Dispatch[]>): void {
+    part.catch(() => {}); // awaited in all(); this only keeps an early failure from being unhandled meanwhile
+    this.parts.push(part);
+  }
+
+  async all(): Promise<Dispatch[]> {
+    return (await Promise.all(this.parts)).flat();
+  }
+}
+
 interface ForwardOptions {
   readonly B: number;
   readonly train: boolean;
@@ -83,26 +100,35 @@ export async function forwardDispatches(
   /** The StepParams ring: dropout reads the step t from it (training only). */
   step?: GPUBuffer,
 ): Promise<Dispatch[]> {
-  const dispatches: Dispatch[] = [];
+  const dispatches = new DispatchList();
   const fuse = options.fuseDropout ?? true;
   for (const layer of layers) {
     const { index: l, in: IN, out: OUT } = layer;
     const dropout = options.train && layer.dropout ? { seed: options.seed, layer: l, rate: options.dropout } : undefined;
     if (dropout && !step) throw new Error('a training forward pass with dropout needs the step params ring');
-    dispatches.push(
-      ...(await matmulForward(
+    dispatches.add(
+      matmulForward(
         ctx,
         { x: layerInput(buffers, l), w: model.paramView(layer.weight), b: model.paramView(layer.bias), y: buffers.a[l], step },
         { B: options.B, IN, OUT, activation: layer.activation, dropout: fuse ? dropout : undefined },
-      )),
+      ),
     );
     if (dropout && !fuse) {
       const h = buffers.h[l];
       if (!h || !step) throw new Error(`layer ${l}: unfused dropout needs its h buffer (allocateLayerBuffers with separateDropout) and the step params ring`);
-      dispatches.push(await dropoutForward(ctx, { input: buffers.a[l], output: h, step }, { count: options.B * OUT, ...dropout }));
+      dispatches.add(dropoutForward(ctx, { input: buffers.a[l], output: h, step }, { count: options.B * OUT, ...dropout }));
     }
   }
-  return dispatches;
+  return dispatches.all();
+}
+
+/** The batch gather of a plan: x and y from the dataset rows `indices` lists (the model's input standardization applied). */
+function gatherDispatches(ctx: KernelContext, data: GpuDataset, model: GpuParameters, buffers: LayerBuffers, indices: GPUBuffer, step: GPUBuffer, B: number) {
+  return gatherBatch(
+    ctx,
+    { features: data.features, labels: data.labels, indices, x: buffers.x, y: buffers.y, step, affine: model.inputAffine },
+    { B, IN: data.inputSize, features: data.featureType },
+  );
 }
 
 function lossKernel(spec: ModelSpec) {
@@ -137,6 +163,8 @@ export interface TrainPlanOptions {
 export class TrainPlan {
   private readonly ring: StepParamsRing;
   private readonly readback: Readback;
+  /** The epoch whose step parameters the ring holds (planEpoch). */
+  private planned: readonly StepParams[] | undefined;
 
   private constructor(
     private readonly ctx: KernelContext,
@@ -177,19 +205,18 @@ export class TrainPlan {
     const indices = arena.tensor('train indices', data.count * 4);
     const records = arena.tensor('train records', options.stepsPerEpoch * RECORD_BYTES);
     const status = arena.tensor('train status', 16);
-    const ring = new StepParamsRing(ctx.device, options.stepsPerSubmit, 'train step params');
+    // A slot per step of the epoch (step s reads slot s): an epoch's parameters go up in one write.
+    const ring = new StepParamsRing(ctx.device, options.stepsPerEpoch, 'train step params');
     arena.adopt(ring.buffer);
     const step = ring.buffer;
 
-    const dispatches: Dispatch[] = [];
-    dispatches.push(
-      await gatherBatch(ctx, { features: data.features, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize, features: data.featureType }),
-    );
+    const dispatches = new DispatchList();
+    dispatches.add(gatherDispatches(ctx, data, model, buffers, indices, step, B));
     const forward = { B, train: true, seed: options.seed, dropout: spec.dropout, fuseDropout };
-    dispatches.push(...(await forwardDispatches(ctx, model, layers, buffers, forward, step)));
+    dispatches.add(forwardDispatches(ctx, model, layers, buffers, forward, step));
     const last = layers[layers.length - 1];
-    dispatches.push(
-      await lossKernel(spec)(
+    dispatches.add(
+      lossKernel(spec)(
         ctx,
         { logits: buffers.a[last.index], labels: buffers.y, grad: dz[last.index], records, status, step },
         { B, C, mode: 'train' },
@@ -199,35 +226,35 @@ export class TrainPlan {
       const layer = layers[l];
       const input = layerInput(buffers, l);
       const db = model.gradView(layer.bias);
-      dispatches.push(
-        ...(await matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out })),
+      dispatches.add(
+        matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out }),
       );
-      if (!fuseBiasGrad) dispatches.push(await biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
+      if (!fuseBiasGrad) dispatches.add(biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
       if (l === 0) continue;
       const below = layers[l - 1];
       // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep. Fused, the epilogue applies all of it, reading the
       // stored H (a[l − 1]) for A; unfused, the products commute, so dropout's backward scales the
       // matmul's output in place.
       const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
-      dispatches.push(
-        ...(await matmulInputGrad(
+      dispatches.add(
+        matmulInputGrad(
           ctx,
           { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1], step },
           { B, IN: layer.in, OUT: layer.out, activation: below.activation, dropout: fuseDropout ? dropout : undefined },
-        )),
+        ),
       );
       if (dropout && !fuseDropout) {
-        dispatches.push(await dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
+        dispatches.add(dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
       }
     }
-    dispatches.push(
-      await optimizerUpdate(
+    dispatches.add(
+      optimizerUpdate(
         ctx,
         { params: model.params, grads: model.grads, state: model.state, status, step },
         { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer },
       ),
     );
-    return new TrainPlan(ctx, options, dispatches, indices, records, status, ring);
+    return new TrainPlan(ctx, options, await dispatches.all(), indices, records, status, ring);
   }
 
   /** Sets the order in which this epoch visits the training set (a permutation of its indices). */
@@ -235,14 +262,38 @@ export class TrainPlan {
     this.ctx.device.queue.writeBuffer(this.indices, 0, order);
   }
 
-  /** Encodes `steps` (at most stepsPerSubmit) into one command buffer and submits it. */
-  submit(steps: readonly StepParams[]): void {
-    if (steps.length > this.ring.slots) throw new RangeError(`${steps.length} steps in one submit, the plan holds ${this.ring.slots}`);
-    steps.forEach((step, slot) => this.ring.set(slot, step));
+  /**
+   * Writes the parameters of every step of the coming epoch (steps[s] is step s) in one upload;
+   * submits of these very step objects then write nothing. (Queue-ordered: steps of the previous
+   * epoch still in flight read their parameters before this write lands.)
+   */
+  planEpoch(steps: readonly StepParams[]): void {
+    if (steps.length > this.ring.slots) throw new RangeError(`${steps.length} steps in an epoch, the plan holds ${this.ring.slots}`);
+    steps.forEach((step, s) => this.ring.set(s, step));
     this.ring.flush(steps.length);
+    this.planned = steps;
+  }
+
+  /**
+   * Encodes `steps` (at most stepsPerSubmit) into one command buffer and submits it. Step s of the
+   * epoch (`record`) reads slot s; steps not given to planEpoch have their slots written first.
+   */
+  submit(steps: readonly StepParams[]): void {
+    if (steps.length > this.options.stepsPerSubmit) throw new RangeError(`${steps.length} steps in one submit, the plan takes ${this.options.stepsPerSubmit}`);
+    let first = Infinity;
+    let last = -1;
+    for (const step of steps) {
+      const slot = step.record;
+      if (!(slot >= 0 && slot < this.ring.slots)) throw new RangeError(`step record ${slot} outside the epoch's ${this.ring.slots} steps`);
+      if (this.planned?.[slot] === step) continue;
+      this.ring.set(slot, step);
+      first = Math.min(first, slot);
+      last = Math.max(last, slot);
+    }
+    if (last >= 0) this.ring.flushRange(first, last - first + 1);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train steps' });
     const pass = encoder.beginComputePass({ label: 'train steps' });
-    for (let slot = 0; slot < steps.length; slot++) encodeDispatches(pass, this.dispatches, slot);
+    for (const step of steps) encodeDispatches(pass, this.dispatches, step.record);
     pass.end();
     this.ctx.device.queue.submit([encoder.finish()]);
   }
@@ -337,16 +388,17 @@ export class EvalPlan {
     ring.flush();
 
     const last = layers[layers.length - 1];
-    const dispatches: Dispatch[] = [
-      await gatherBatch(ctx, { features: data.features, labels: data.labels, indices, x: buffers.x, y: buffers.y, step }, { B, IN: data.inputSize, features: data.featureType }),
-      ...(await forwardDispatches(ctx, model, layers, buffers, { B, train: false, seed: 0, dropout: 0 }, step)),
-      await lossKernel(spec)(
+    const dispatches = new DispatchList();
+    dispatches.add(gatherDispatches(ctx, data, model, buffers, indices, step, B));
+    dispatches.add(forwardDispatches(ctx, model, layers, buffers, { B, train: false, seed: 0, dropout: 0 }, step));
+    dispatches.add(
+      lossKernel(spec)(
         ctx,
         { logits: buffers.a[last.index], labels: buffers.y, predictions, records, step },
         { B, C: classCount(spec), mode: 'eval' },
       ),
-    ];
-    return new EvalPlan(ctx, data, dispatches, ring, records, predictions);
+    );
+    return new EvalPlan(ctx, data, await dispatches.all(), ring, records, predictions);
   }
 
   async run(): Promise<EvalResult> {

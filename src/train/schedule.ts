@@ -1,5 +1,6 @@
 // Learning-rate schedules, evaluated on the host per step (the value reaches the GPU in StepParams).
 
+/** A learning-rate schedule over the epochs of a fit. */
 export type Schedule =
   | { readonly kind: 'constant' }
   /** Multiply by `gamma` every `every` epochs. */

@@ -1,12 +1,13 @@
 // The training loop: epochs, seeded shuffles, the learning-rate schedule, progress, validation,
 // early stopping, checkpoints and divergence, over either engine. It never reads back per step:
 // progress reads the GPU's per-step records a few times per epoch, and once at the end of each
-// epoch; the parameters come back at epoch ends and at the checkpoints asked for.
+// epoch; the parameters come back at epoch ends and at the checkpoints and snapshots asked for
+// (snapshots: host copies for device-loss recovery, src/train/recovery.ts).
 //
 // Divergence is caught in two places. The loss kernel flags the first step whose loss is not
 // finite, on the GPU, and the optimizer then leaves every parameter as it was; the trainer reads the
-// flag with each progress readback. The parameters and optimizer state it reads for checkpoints are
-// checked too: they can go non-finite while every loss stays finite (ReLU's max(z, 0) may turn a NaN
+// flag with each progress readback. The parameters and optimizer state it reads for checkpoints and
+// snapshots are checked too: they can go non-finite while every loss stays finite (ReLU's max(z, 0) may turn a NaN
 // into 0, an Adam second moment can overflow to +Infinity), and such a checkpoint could not be
 // loaded again. Either way no hook ever receives non-finite values, so the last checkpoint saved
 // stays the last good one.
@@ -30,8 +31,11 @@ export interface TrainerConfig {
   readonly progressPerEpoch: number;
   /** Also call hooks.checkpoint within epochs, every this many optimizer steps (0 or absent: never). */
   readonly checkpointEvery?: number;
+  /** Also call hooks.snapshot within epochs, every this many optimizer steps (0 or absent: never). */
+  readonly snapshotEvery?: number;
 }
 
+/** A progress report within an epoch: the running loss and accuracy, speed, and the per-step losses read since the last one. */
 export interface ProgressEvent {
   readonly epoch: number; // 1-based
   readonly epochs: number;
@@ -47,6 +51,7 @@ export interface ProgressEvent {
   readonly firstStep: number; // t of stepLosses[0]
 }
 
+/** One epoch of a fit: training loss and accuracy, validation loss and accuracy, learning rate, timings. */
 export interface EpochRecord {
   readonly epoch: number; // 1-based
   readonly trainLoss: number;
@@ -82,6 +87,7 @@ export interface TrainerSnapshot {
   readonly optimizerState: Float32Array[];
 }
 
+/** Why and when a fit diverged: what went non-finite, at which optimizer step. */
 export interface Divergence {
   /**
    * 'loss': the loss of step t was NaN or infinite (flagged on the GPU; the parameters were left as
@@ -110,6 +116,11 @@ export interface TrainerHooks {
   progress?(event: ProgressEvent): void;
   /** Within an epoch, every `checkpointEvery` steps: the state to resume from and the model at it. */
   checkpoint?(state: TrainerState, snapshot: TrainerSnapshot): Promise<void> | void;
+  /**
+   * Within an epoch, every `snapshotEvery` steps: the same as checkpoint, for a copy kept on the host
+   * (device-loss recovery resumes from it). Where both are due, one readback serves both.
+   */
+  snapshot?(state: TrainerState, snapshot: TrainerSnapshot): Promise<void> | void;
   /** After each epoch's validation; `improved` when it is the best so far (save checkpoints here). */
   epochEnd?(record: EpochRecord, state: TrainerState, improved: boolean, snapshot: TrainerSnapshot): Promise<void> | void;
 }
@@ -142,7 +153,13 @@ export async function runTrainer(
   engine: TrainingEngine,
   config: TrainerConfig,
   hooks: TrainerHooks = {},
-  options: { resume?: TrainerState; bestParams?: Float32Array; signal?: AbortSignal } = {},
+  options: {
+    resume?: TrainerState;
+    bestParams?: Float32Array;
+    signal?: AbortSignal;
+    /** Called after each submit with the t of its last step (steps handed to the engine so far). */
+    onSubmit?: (t: number) => void;
+  } = {},
 ): Promise<TrainOutcome> {
   const state: TrainerState = options.resume ? structuredClone(options.resume) : initialTrainerState();
   const S = engine.stepsPerEpoch;
@@ -155,6 +172,8 @@ export async function runTrainer(
   let bestParams = options.bestParams;
 
   const checkpointEvery = hooks.checkpoint ? (config.checkpointEvery ?? 0) : 0;
+  const snapshotEvery = hooks.snapshot ? (config.snapshotEvery ?? 0) : 0;
+  const untilDue = (every: number) => (every > 0 ? every - (state.t % every) : Infinity);
 
   const rowsOf = (s: number) => Math.min(B, N - s * B);
   const diverged = (what: Divergence['what'], t: number): TrainOutcome => ({
@@ -176,6 +195,19 @@ export async function runTrainer(
   while (state.epoch < config.epochs) {
     const epoch = state.epoch;
     engine.setOrder(epochOrder(config.seed, epoch, N));
+    // Every step of the epoch, built once (t and the learning rate are functions of the step), and
+    // handed to the engine at once: the GPU engine writes all their parameters in one upload.
+    const firstT = state.t - state.step;
+    const epochSteps: StepParams[] = Array.from({ length: S }, (_, s) => ({
+      t: firstT + s + 1,
+      batchStart: s * B,
+      rows: rowsOf(s),
+      record: s,
+      lr: learningRate(lrPlan, firstT + s + 1),
+      beta1: config.optimizer.beta1,
+      beta2: config.optimizer.beta2,
+    }));
+    engine.planEpoch?.(epochSteps);
     let read = state.step; // records before this index have been read
     let epochStart = performance.now() - state.partial.seconds * 1000;
     let lastLr = learningRate(lrPlan, Math.max(1, state.t));
@@ -226,39 +258,28 @@ export async function runTrainer(
         if (isOutcome(snapshot)) return snapshot;
         return { reason: 'interrupted', state, bestParams, snapshot };
       }
-      // A submit ends where a checkpoint is due, so checkpoints land on exact multiples of checkpointEvery.
-      const untilCheckpoint = checkpointEvery > 0 ? checkpointEvery - (state.t % checkpointEvery) : Infinity;
-      const count = Math.min(engine.stepsPerSubmit, S - state.step, untilCheckpoint);
-      const steps: StepParams[] = [];
-      for (let k = 0; k < count; k++) {
-        const s = state.step + k;
-        const t = state.t + k + 1;
-        lastLr = learningRate(lrPlan, t);
-        steps.push({
-          t,
-          batchStart: s * B,
-          rows: rowsOf(s),
-          record: s,
-          lr: lastLr,
-          beta1: config.optimizer.beta1,
-          beta2: config.optimizer.beta2,
-        });
-      }
+      // A submit ends where a checkpoint or snapshot is due, so they land on exact multiples of their interval.
+      const count = Math.min(engine.stepsPerSubmit, S - state.step, untilDue(checkpointEvery), untilDue(snapshotEvery));
+      const steps = epochSteps.slice(state.step, state.step + count);
+      lastLr = steps[count - 1].lr;
       await engine.runSteps(steps);
       state.step += count;
       state.t += count;
+      options.onSubmit?.(state.t);
 
       if (state.step === S) break;
       const crossed = Math.floor(state.step / progressEvery) > Math.floor((state.step - count) / progressEvery);
       const checkpointDue = checkpointEvery > 0 && state.t % checkpointEvery === 0;
-      if (crossed || checkpointDue) {
+      const snapshotDue = snapshotEvery > 0 && state.t % snapshotEvery === 0;
+      if (crossed || checkpointDue || snapshotDue) {
         const stopped = await sync();
         if (stopped) return stopped;
       }
-      if (checkpointDue) {
+      if (checkpointDue || snapshotDue) {
         const snapshot = await takeSnapshot();
         if (isOutcome(snapshot)) return snapshot;
-        await hooks.checkpoint!(state, snapshot);
+        if (snapshotDue) await hooks.snapshot!(state, snapshot);
+        if (checkpointDue) await hooks.checkpoint!(state, snapshot);
       }
     }
 

@@ -3,10 +3,12 @@
 // names from the entry files' `export type` lists.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SRC = join(ROOT, 'src');
 
 function typeExports(file: string): string[] {
   const text = readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8');
@@ -30,6 +32,7 @@ describe('public surface', () => {
       'OPTIONS',
       'Random',
       'VERSION',
+      'checkGpu',
       'createDataset',
       'createModel',
       'describeConfig',
@@ -42,17 +45,25 @@ describe('public surface', () => {
       'loadModel',
       'openGpu',
       'optionsOf',
+      'parseCsvText',
       'preprocessDigit',
       'resolveConfig',
+      'tableOptions',
+      'tuneKernels',
     ]);
 
     expect(typeExports('index.ts')).toEqual([
       'Activation',
       'AdapterReport',
       'Backend',
+      'CheckOptions',
+      'CheckReport',
+      'CheckResult',
       'CheckpointInfo',
+      'CsvOptions',
       'DatasetInit',
       'Divergence',
+      'EngineSetup',
       'EpochInfo',
       'EpochRecord',
       'ErrorCode',
@@ -77,11 +88,18 @@ describe('public surface', () => {
       'Options',
       'Predictions',
       'ProgressEvent',
+      'RecoverOptions',
+      'Recovery',
       'Schedule',
       'Standardization',
+      'TableShape',
       'TfjsExport',
+      'TfjsModelJson',
+      'TfjsWeightSpec',
       'TrainConfig',
       'TrainOptions',
+      'TuneReport',
+      'TunedKernel',
     ]);
 
   });
@@ -95,19 +113,25 @@ describe('public surface', () => {
       'acquireLock',
       'baselineDirName',
       'bestValidation',
+      'csvSource',
       'defaultRunName',
+      'describeSource',
       'exportCheckpointFile',
       'findBaseline',
+      'isCsvSource',
       'isLogisticRegression',
+      'loadData',
       'loadIdxDataset',
       'loadMnist',
       'loadRunFiles',
       'lockNote',
       'openResume',
       'prepareData',
+      'readCsvFile',
       'readImageFile',
       'readModel',
       'saveModel',
+      'splitData',
       'splitDifferences',
       'trainRun',
       'writeFileAtomic',
@@ -116,8 +140,11 @@ describe('public surface', () => {
     expect(typeExports('node.ts')).toEqual([
       'BaselineLookup',
       'ConfigJson',
+      'CsvSource',
       'DataSource',
       'IdxDataset',
+      'IdxSource',
+      'LoadedData',
       'LockHolder',
       'ReportWriter',
       'Reporter',
@@ -149,5 +176,26 @@ describe('public surface', () => {
       console.log(JSON.stringify(added));`;
     const out = execFileSync(process.execPath, ['--import', './bin/register.mjs', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([]);
+  });
+
+  it('documents every export with a TSDoc comment (the API reference is generated from them)', () => {
+    const undocumented: string[] = [];
+    for (const entry of ['index.ts', 'node.ts']) {
+      const text = readFileSync(join(SRC, entry), 'utf8');
+      for (const match of text.matchAll(/export\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
+        const source = readFileSync(join(SRC, match[2]), 'utf8');
+        for (const part of match[1].split(',').map((p) => p.trim()).filter(Boolean)) {
+          const name = part.replace(/^type\s+/, '').split(/\s+as\s+/)[0];
+          const declaration = new RegExp(`\\n(export (?:declare )?(?:abstract )?(?:async )?(?:function|class|interface|type|const|let) ${name}\\b)`).exec(source);
+          if (!declaration) continue; // re-exported from further down: its own file is checked where it is declared
+          if (!source.slice(0, declaration.index).trimEnd().endsWith('*/')) undocumented.push(`${name} (${match[2]})`);
+        }
+      }
+      // Declared in the entry itself.
+      for (const match of text.matchAll(/\n(export (?:async )?function (\w+))/g)) {
+        if (!text.slice(0, match.index).trimEnd().endsWith('*/')) undocumented.push(`${match[2]} (${entry})`);
+      }
+    }
+    expect(undocumented).toEqual([]);
   });
 });

@@ -37,7 +37,7 @@ let url: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}. Install it with: sudo bash scripts/setup-system.sh (or apt-get install chromium), or set CHROMIUM_PATH.`);
+    throw new Error(`No Chromium at ${CHROMIUM}. Install it with: sudo bash scripts/setup-system.sh --browser (or apt-get install chromium), or set CHROMIUM_PATH.`);
   }
   const started = performance.now();
   await build({ configFile: CONFIG_FILE, logLevel: 'warn' });
@@ -162,6 +162,75 @@ describe('the demo in Chromium', () => {
     expect(await dataNumber(page, '#stat-test', 'value')).toBe(testAccuracy);
 
     console.log(`demo e2e: whole session ${seconds()} s`);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 600_000);
+
+  it('trains on a CSV table dropped on the page: class names, table views, bad tables explained', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(url);
+    await page.locator('#adapter[data-state="ready"]').waitFor({ timeout: 120_000 });
+    const drop = (name: string, text: string) =>
+      page.evaluate(
+        ([fileName, content]) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([content], fileName, { type: 'text/csv' }));
+          document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        },
+        [name, text],
+      );
+
+    // A bad table: the notice names the file, row and column; the page stays on MNIST.
+    await drop('bad.csv', 'a,b,kind\n1,2,x\n3,oops,y\n');
+    await page.locator('#notice:not([hidden])').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#notice').textContent()).toBe('Could not read the table: bad.csv: row 3, column "b" (2): "oops" is not a finite number; to leave the column out, ignore it (--ignore)');
+
+    // The penguins, species in the first column: the label is chosen in the page's message; island (text) is left out.
+    const penguins = await readFile(fileURLToPath(new URL('../../data/fixtures/penguins.csv', import.meta.url)), 'utf8');
+    const lastSpecies = penguins.replace(/^([^,\n]*),(.*)$/gm, '$2,$1');
+    await drop('penguins.csv', lastSpecies);
+    await page.locator('#phase[data-state="ready"]').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#phase')?.textContent?.startsWith('Ready to train on penguins.csv'), undefined, { timeout: 60_000 });
+    expect(await page.locator('#dataset-caption').textContent()).toMatch(/penguins\.csv: 342 rows; label column "species" with 3 classes \(Adelie, Chinstrap, Gentoo\); 4 features \(not numbers, left out: island\)/);
+    expect(await page.locator('#table-stats tbody tr').count()).toBe(4);
+    expect(await page.locator('.panel.draw').isHidden()).toBe(true);
+    // The form took the table's defaults: its width and classes, a validation fraction.
+    expect(await page.locator('#cfg-valSplit').inputValue()).toBe('0.2');
+    await page.locator('#cfg-epochs').fill('8');
+    await page.locator('#start').click();
+    await page.locator('#phase[data-state="finished"]').waitFor({ timeout: 300_000 });
+    console.log(`demo e2e (table): ${await page.locator('#phase').textContent()}`);
+    expect(await page.locator('#phase').textContent()).toMatch(/^Finished 8 epochs/);
+    expect(await page.locator('table.confusion thead th').allTextContents()).toEqual(['true ↓ / predicted →', 'Adelie', 'Chinstrap', 'Gentoo', 'recall']);
+    expect(await dataNumber(page, 'table.confusion', 'count')).toBe(68);
+    expect(await dataNumber(page, '#stat-test', 'value')).toBeGreaterThan(0.6);
+    await mkdir(RESULTS, { recursive: true });
+    await page.screenshot({ path: `${RESULTS}demo-table.png`, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 600_000);
+
+  it('goes on training after a GPU reset: a new device, on from the last snapshot', async () => {
+    // ?lose-device-after-steps=20 makes the worker destroy its device 20 steps into the run, as a GPU
+    // process reset would. 1,000 training images at batch 64: 16 steps per epoch, 32 in all; the
+    // last snapshot before step 20 is the end of epoch 1.
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${url}?lose-device-after-steps=20`);
+    await page.locator('#adapter[data-state="ready"]').waitFor({ timeout: 120_000 });
+    for (const [name, value] of Object.entries({ ...RUN, trainSubset: '1000', valSplit: '500' })) await page.locator(`#cfg-${name}`).fill(value);
+    await page.locator('#start').click();
+    await page.locator('#notice[data-kind="recovered"]:not([hidden])').waitFor({ timeout: 300_000 });
+    const notice = await page.locator('#notice').textContent();
+    console.log(`demo e2e: ${notice}`);
+    expect(notice).toMatch(/^GPU device lost \(destroyed\).*A new GPU device was opened and training went on from step 16 \(\d+ steps replayed/);
+    await page.locator('#phase[data-state="finished"]').waitFor({ timeout: 300_000 });
+    expect(await page.locator('#phase').textContent()).toMatch(/^Finished 2 epochs/);
+    expect(await page.locator('#history-body tr').count()).toBe(2);
+    expect(await dataNumber(page, '#history-body tr:nth-child(2)', 'val-accuracy')).toBeGreaterThan(MIN_VAL_ACCURACY);
     expect(problems).toEqual([]);
     await page.close();
   }, 600_000);

@@ -230,3 +230,43 @@ describe('checkSpecMatches', () => {
     );
   });
 });
+
+describe('what a model takes and names (webgpu_mlp.data, input.mean, input.std)', () => {
+  const data = {
+    features: 'f32' as const,
+    featureNames: ['a', 'b', 'c', 'd', 'e'],
+    labelName: 'kind',
+    classNames: ['x', 'y', 'z'],
+    standardization: { mean: Float32Array.of(1, -2, 3.5, 0, 1e6), std: Float32Array.of(0.5, 1, 2, 1, 1234.5) },
+  };
+
+  it('round-trips, the standardization as F32 tensors PyTorch can read', () => {
+    const bytes = encodeCheckpoint({ spec, params: flatParams(spec, 'data'), version: 'test', data });
+    const decoded = decodeCheckpoint(bytes, 'with-data');
+    expect(decoded.data).toEqual(data);
+    const { tensors, metadata } = decodeSafetensors(bytes, 'raw');
+    expect(tensors.get('input.std')!.shape).toEqual([5]);
+    expect(JSON.parse(metadata['webgpu_mlp.data'])).toEqual({ features: 'f32', feature_names: data.featureNames, label: 'kind', classes: data.classNames, standardized: true });
+  });
+
+  it('without a standardization: no input tensors', () => {
+    const { standardization: _s, ...plain } = data;
+    const bytes = encodeCheckpoint({ spec, params: flatParams(spec, 'plain'), version: 'test', data: plain });
+    expect(decodeSafetensors(bytes, 'raw').tensors.has('input.mean')).toBe(false);
+    expect(decodeCheckpoint(bytes, 'plain').data).toEqual(plain);
+  });
+
+  it('refuses names that do not fit the model, a bad standardization, and missing tensors', () => {
+    const encode = (d: object) => encodeCheckpoint({ spec, params: flatParams(spec, 'bad'), version: 'test', data: d as Checkpoint['data'] });
+    expect(() => encode({ ...data, classNames: ['x', 'y'] })).toThrow(/data classes must be 3 strings \(one per class\)/);
+    expect(() => encode({ ...data, featureNames: ['a'] })).toThrow(/data feature_names must be 5 strings \(one per input\)/);
+    expect(() => encode({ ...data, standardization: { mean: data.standardization.mean, std: new Float32Array(5) } })).toThrow(/std\[0\] is 0; every std must be finite and > 0/);
+    const bytes = encodeCheckpoint({ spec, params: flatParams(spec, 'missing'), version: 'test', data });
+    const { tensors, metadata } = decodeSafetensors(bytes, 'raw');
+    const kept: Record<string, TensorInput> = {};
+    for (const [name, tensor] of tensors) if (name !== 'input.std') kept[name] = tensor;
+    expect(() => decodeCheckpoint(encodeSafetensors(kept, metadata), 'torn.safetensors')).toThrow(
+      'torn.safetensors: missing tensors input.std, which the webgpu_mlp.data metadata ("standardized": true) calls for',
+    );
+  });
+});

@@ -1,24 +1,19 @@
 // The command line as a user meets it: exit codes, error messages, and a small end-to-end run
 // (train → eval → predict) on a subset of MNIST.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli as runCli, type CliResult } from '../reliability/helpers.ts';
 import { loadIdxDataset } from '../../src/data/files.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(root, 'bin', 'webgpu-mlp.mjs'), ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+/** The CLI run in the test's folder, as a user runs it. */
+function cli(...args: string[]): CliResult {
+  return runCli(work, args);
 }
 
 describe('usage', () => {

@@ -1,11 +1,11 @@
 // `webgpu-mlp export --format onnx|tfjs` as a user meets it: from a checkpoint file or a run
 // directory, the files it writes, and the bad inputs (a corrupt checkpoint, an unknown format, an
 // unwritable path, misused options) refused with one clear sentence, the CLI's exit code, and nothing written.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli as runCli, type CliResult } from '../reliability/helpers.ts';
 import { encodeCheckpoint } from '../../src/checkpoint/checkpoint.ts';
 import { exportOnnx } from '../../src/export/onnx.ts';
 import { exportTfjs, TFJS_WEIGHTS_FILE } from '../../src/export/tfjs.ts';
@@ -15,17 +15,12 @@ import type { ModelSpec } from '../../src/model/spec.ts';
 import { paramLayout } from '../../src/model/tensors.ts';
 import { VERSION } from '../../src/version.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-export-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(root, 'bin', 'webgpu-mlp.mjs'), ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+/** The CLI run in the test's folder, as a user runs it. */
+function cli(...args: string[]): CliResult {
+  return runCli(work, args);
 }
 
 const spec: ModelSpec = { layers: [784, 16, 10], activation: 'sigmoid', loss: 'ce', dropout: 0 };

@@ -17,7 +17,7 @@ import { ONNX_SCHEMA } from '../../src/export/onnx-schema.ts';
 import { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET } from '../../src/export/onnx.ts';
 import { writeOnnxFile, writeTfjsDirectory } from '../../src/export/files.ts';
 import { exportTfjs } from '../../src/export/tfjs.ts';
-import { createModel, exportOnnx as exportPublicOnnx, exportTfjs as exportPublicTfjs, loadModel, openGpu, type Options } from '../../src/index.ts';
+import { createDataset, createModel, exportOnnx as exportPublicOnnx, exportTfjs as exportPublicTfjs, loadModel, openGpu, type Options } from '../../src/index.ts';
 import { optimizerConfig } from '../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { loadMnist } from '../../src/node.ts';
@@ -279,6 +279,27 @@ describe('from the public API', () => {
     const tfjs = await tfl.loadLayersModel(tf.io.fromMemory((await exportPublicTfjs(model)).artifacts));
     const tfProbabilities = (tfjs.predict(tf.tensor2d(Float32Array.from(pixels), [ROWS, 784])) as tf.Tensor).dataSync();
     expect(compareArrays('TF.js (public API) vs predict', tfProbabilities, ours.probabilities, PROBABILITY_TOLERANCE).mismatches).toBe(0);
+    model.dispose();
+  });
+
+  it('a table model exports with its standardization inside: raw feature values in, its predictions out', async () => {
+    // Features on scales 1e-3 .. 1e3 with offsets, standardized by the model's first fit; exported without
+    // options. (TF.js folds the standardization into the first layer's weights: a feature whose mean is
+    // ~10^4 times its std or more loses precision there, where ONNX, subtracting first, does not.)
+    const rows = 120;
+    const features = Float32Array.from({ length: rows * 3 }, (_, i) => (Math.sin(i * 1.7) + (Math.floor(i / 3) % 2) + 3) * 10 ** ((i % 3) * 3 - 3));
+    const labels = Uint32Array.from({ length: rows }, (_, r) => r % 2);
+    const data = createDataset({ features, labels, classNames: ['even', 'odd'] });
+    const model = await createModel('cpu', { layers: [3, 8, 2], epochs: 20, batchSize: 20, valSplit: 0 });
+    await model.fit(data);
+    expect(model.standardization).toBeDefined();
+    const ours = await model.predict(features);
+    const session = await ort.InferenceSession.create(await exportPublicOnnx(model));
+    const onnx = await session.run({ input: new ort.Tensor('float32', features, [rows, 3]) });
+    expect(compareArrays('ONNX (standardized table) vs predict', onnx.probabilities.data as Float32Array, ours.probabilities, PROBABILITY_TOLERANCE).mismatches).toBe(0);
+    const tfjs = await tfl.loadLayersModel(tf.io.fromMemory((await exportPublicTfjs(model)).artifacts));
+    const tfProbabilities = (tfjs.predict(tf.tensor2d(features, [rows, 3])) as tf.Tensor).dataSync();
+    expect(compareArrays('TF.js (standardized table) vs predict', tfProbabilities, ours.probabilities, PROBABILITY_TOLERANCE).mismatches).toBe(0);
     model.dispose();
   });
 });

@@ -3,26 +3,15 @@ import { readFloat32 } from '../../src/gpu/buffers.ts';
 import { activationBackward, activationForward } from '../../src/kernels/activation.ts';
 import type { ActivationKind } from '../../src/model/spec.ts';
 import * as reference from '../../src/reference/activation.ts';
+import { ACTIVATION_BACKWARD, EXACT, TRANSCENDENTAL } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray } from '../helpers/random.ts';
 
 const KINDS: ActivationKind[] = ['identity', 'relu', 'sigmoid', 'tanh'];
 
-/**
- * identity and ReLU copy or select f32 values: exact. Sigmoid and tanh go through the GPU's f32
- * exp/tanh, which WebGPU allows a few ulp (for tanh near 0 only an absolute bound): 1e-6 absolute
- * plus 1e-5 relative is ~100 f32 ulp, far below a wrong formula's error. Measured on lavapipe:
- * ≤ 1.1e-7 (sigmoid) and ≤ 1.4e-7 (tanh) absolute.
- */
-const TRANSCENDENTAL = { atol: 1e-6, rtol: 1e-5 };
-const EXACT = { atol: 0, rtol: 0 };
-/**
- * Backward multiplies dA (|dA| ≤ 1) by act'(A) computed in f32 from the same A: a couple of ulp,
- * except that tanh's 1 − a² cancels near |a| = 1, leaving a² rounding's 6e-8 as an absolute error.
- * Measured on lavapipe: ≤ 4.6e-8 absolute.
- */
-const BACKWARD = { atol: 1e-7, rtol: 1e-6 };
+// Tolerances: src/check/tolerances.ts (shared with `webgpu-mlp check`).
+const BACKWARD = ACTIVATION_BACKWARD;
 
 const forwardTolerance = (kind: ActivationKind) => (kind === 'sigmoid' || kind === 'tanh' ? TRANSCENDENTAL : EXACT);
 

@@ -3,15 +3,13 @@ import { readFloat32 } from '../../src/gpu/buffers.ts';
 import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { dropoutBackward, dropoutForward, type DropoutDims } from '../../src/kernels/dropout.ts';
 import * as reference from '../../src/reference/dropout.ts';
+import { DROPOUT_SCALED } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray } from '../helpers/random.ts';
 
-/**
- * Kept values are in / keep: keep is rounded to f32 (½ ulp) and WebGPU's f32 division may be off by
- * 2.5 ulp, so up to ~4 ulp (4·2^-23 relative) from the f64 reference. Measured on lavapipe: ≤ 1 ulp.
- */
-const SCALED = { atol: 0, rtol: 4 * 2 ** -23 };
+// Kept values' tolerance: src/check/tolerances.ts (shared with `webgpu-mlp check`).
+const SCALED = DROPOUT_SCALED;
 
 // (seed, t, layer): small and extreme values of each, so every input of the hash matters.
 const DRAWS: Array<[number, number, number]> = [

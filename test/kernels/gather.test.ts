@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFloat32, readUint32 } from '../../src/gpu/buffers.ts';
 import { StepParamsRing } from '../../src/kernels/step-params.ts';
-import { gatherBatch } from '../../src/kernels/gather.ts';
+import { gatherBatch, type FeatureChunk } from '../../src/kernels/gather.ts';
+import type { InputAffine } from '../../src/data/standardize.ts';
 import * as reference from '../../src/reference/gather.ts';
 import { Random } from '../../src/util/random.ts';
 import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
@@ -31,7 +32,23 @@ function datasetImages(N: number, IN: number): Uint8Array {
   return images;
 }
 
-async function runGather(c: Case, features: Uint8Array | Float32Array, labels: Uint32Array, indices: Uint32Array) {
+/** A seeded per-feature affine: means of many magnitudes, scales that are not powers of two. */
+function randomAffine(IN: number): InputAffine {
+  const rng = new Random(11, 'affine', IN);
+  return {
+    mean: Float32Array.from({ length: IN }, () => rng.uniform(-3, 3) * 10 ** Math.floor(rng.uniform(-3, 3))),
+    scale: Float32Array.from({ length: IN }, () => Math.fround(1 / (rng.uniform(0.01, 20) * 1.37))),
+  };
+}
+
+interface GatherOptions {
+  /** f32: the input affine (default: the identity). */
+  affine?: InputAffine;
+  /** Store the features as chunks of this many samples (a multiple of 4), as large datasets are. */
+  chunkRows?: number;
+}
+
+async function runGather(c: Case, features: Uint8Array | Float32Array, labels: Uint32Array, indices: Uint32Array, options: GatherOptions = {}) {
   const ctx = await testKernelContext(c.variant ?? 'cpu');
   const { device } = ctx;
   const ring = new StepParamsRing(device, 1);
@@ -41,19 +58,33 @@ async function runGather(c: Case, features: Uint8Array | Float32Array, labels: U
   // Start x and y full of garbage, so padding rows must really be written.
   const x = ctx.arena.tensorWithData('x', new Float32Array(c.B * c.IN).fill(-1));
   const y = ctx.arena.tensorWithData('y', new Uint32Array(c.B).fill(0xdeadbeef));
-  const dispatch = await gatherBatch(
+  const f32 = features instanceof Float32Array;
+  const affine = options.affine ?? { mean: new Float32Array(c.IN), scale: new Float32Array(c.IN).fill(1) };
+  const affineValues = new Float32Array(2 * c.IN);
+  affineValues.set(affine.mean);
+  affineValues.set(affine.scale, c.IN);
+  // u8: padded to 4 bytes by the buffer helper.
+  const chunks: FeatureChunk[] = [];
+  const rows = options.chunkRows ?? c.N;
+  for (let start = 0; start < c.N; start += rows) {
+    const count = Math.min(rows, c.N - start);
+    chunks.push({ buffer: ctx.arena.tensorWithData(`features ${start}`, features.subarray(start * c.IN, (start + count) * c.IN)), start, count });
+  }
+  const dispatches = await gatherBatch(
     ctx,
     {
-      features: ctx.arena.tensorWithData('features', features), // u8: padded to 4 bytes by the buffer helper
+      features: chunks,
       labels: ctx.arena.tensorWithData('labels', labels),
       indices: ctx.arena.tensorWithData('indices', indices),
       x,
       y,
       step: ring.buffer,
+      ...(f32 ? { affine: ctx.arena.tensorWithData('affine', affineValues) } : {}),
     },
-    { B: c.B, IN: c.IN, features: features instanceof Uint8Array ? 'u8' : 'f32' },
+    { B: c.B, IN: c.IN, features: f32 ? 'f32' : 'u8' },
   );
-  await runDispatches(device, [dispatch]);
+  expect(dispatches.length).toBe(chunks.length);
+  await runDispatches(device, dispatches);
   const result = { x: await readFloat32(device, x), y: await readUint32(device, y) };
   ctx.arena.destroy();
   return result;
@@ -111,9 +142,50 @@ describe('gatherBatch, f32 features', () => {
       const indices = new Random(7, 'permutation', c.N).permutation(c.N);
       const gpu = await runGather(c, values, labels, indices);
       const ref = reference.gatherBatch(values, labels, indices, c.batchStart, c.rows, c.B, c.IN);
-      // Exact: a copy.
+      // Exact: a copy (the identity affine: x − 0 and x · 1 are exact).
       expect(firstMismatch(gpu.x, Float32Array.from(ref.x)), 'x').toBe('none');
       expect(firstMismatch(gpu.y, ref.y), 'y').toBe('none');
+    });
+  }
+
+  for (const c of CASES) {
+    it(`standardized: N=${c.N}, IN=${c.IN}, B=${c.B}, rows ${c.batchStart}..${c.batchStart + c.rows}`, async () => {
+      const values = datasetValues(c.N, c.IN);
+      const labels = randomLabels(c.N, 50, `labels ${c.N}`);
+      const indices = new Random(7, 'permutation', c.N).permutation(c.N);
+      const affine = randomAffine(c.IN);
+      const gpu = await runGather(c, values, labels, indices, { affine });
+      const ref = reference.gatherBatch(values, labels, indices, c.batchStart, c.rows, c.B, c.IN, affine);
+      // Exact: (x − mean) · scale is two correctly rounded f32 operations, which the reference rounds alike.
+      expect(firstMismatch(gpu.x, Float32Array.from(ref.x)), 'x').toBe('none');
+      expect(firstMismatch(gpu.y, ref.y), 'y').toBe('none');
+    });
+  }
+});
+
+// A dataset beyond one storage binding is stored as chunks of whole samples, one dispatch each
+// (train/gpu-data.ts); small chunks here exercise the same path on small data.
+describe('gatherBatch over feature chunks', () => {
+  const chunked: (Case & { chunkRows: number })[] = [
+    { N: 61, IN: 37, B: 32, batchStart: 40, rows: 21, chunkRows: 16 }, // 4 chunks, the last short; padding rows
+    { N: 61, IN: 28, B: 32, batchStart: 8, rows: 32, chunkRows: 20 }, // vec4 entry points
+    { N: 9, IN: 1, B: 9, batchStart: 0, rows: 9, chunkRows: 4 }, // one feature: u8 chunks of 4 bytes
+  ];
+  for (const c of chunked) {
+    it(`u8 and f32 (standardized): N=${c.N}, IN=${c.IN}, chunks of ${c.chunkRows}`, async () => {
+      const labels = randomLabels(c.N, 10, `labels ${c.N}`);
+      const indices = new Random(7, 'permutation', c.N).permutation(c.N);
+      const images = datasetImages(c.N, c.IN);
+      const u8 = await runGather(c, images, labels, indices, { chunkRows: c.chunkRows });
+      const u8Ref = reference.gatherBatch(images, labels, indices, c.batchStart, c.rows, c.B, c.IN);
+      expect(firstMismatch(u8.x, Float32Array.from(u8Ref.x)), 'u8 x').toBe('none');
+      expect(firstMismatch(u8.y, u8Ref.y), 'u8 y').toBe('none');
+      const values = datasetValues(c.N, c.IN);
+      const affine = randomAffine(c.IN);
+      const f32 = await runGather(c, values, labels, indices, { chunkRows: c.chunkRows, affine });
+      const f32Ref = reference.gatherBatch(values, labels, indices, c.batchStart, c.rows, c.B, c.IN, affine);
+      expect(firstMismatch(f32.x, Float32Array.from(f32Ref.x)), 'f32 x').toBe('none');
+      expect(firstMismatch(f32.y, f32Ref.y), 'f32 y').toBe('none');
     });
   }
 });

@@ -4,22 +4,13 @@ import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { LOSS_RECORD_BYTES, lossBatch } from '../../src/kernels/loss.ts';
 import type { Loss } from '../../src/model/spec.ts';
 import { lossFor } from '../../src/reference/loss.ts';
+import { LOSS_SUM, lossGradTolerance } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray, randomLabels } from '../helpers/random.ts';
 
-/**
- * Row losses come from f32 exp/log (WebGPU allows a few ulp, more for large arguments) summed in
- * f32 over the rows; measured on lavapipe: ≤ 6.4e-8 relative. 5e-6 relative leaves room for other
- * GPUs' exp and still catches a dropped or doubled row (≥ 1/rows of the sum, 2.5e-4 at rows = 4000).
- */
-const LOSS_SUM = { atol: 1e-6, rtol: 5e-6 };
-/**
- * Gradient entries are (p − onehot)·inv_rows with p from f32 exp: a few ulp of p, scaled by 1/rows
- * (measured: ≤ 4.6e-6 relative, where p − 1 cancels). The absolute part (1e-6 of 1/rows) covers
- * p near 0 (logits ±80 underflow exp to 0 on one side and not the other).
- */
-const gradTolerance = (rows: number) => ({ atol: 1e-6 / rows, rtol: 1e-5 });
+// Tolerances: src/check/tolerances.ts (shared with `webgpu-mlp check`).
+const gradTolerance = lossGradTolerance;
 
 const RECORDS = 4;
 const FILL = 0x7fc00000; // a NaN bit pattern: buffers start full of it, so unwritten elements show

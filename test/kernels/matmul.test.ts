@@ -18,31 +18,13 @@ import type { ActivationKind } from '../../src/model/spec.ts';
 import { activationBackward, activationForward } from '../../src/reference/activation.ts';
 import { dropoutBackward, dropoutForward } from '../../src/reference/dropout.ts';
 import * as reference from '../../src/reference/matmul.ts';
+import { fusedForwardTolerance, fusedInputGradTolerance, matmulTolerance } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testGpu, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray } from '../helpers/random.ts';
 
-/**
- * Inputs are uniform in [-1, 1], so each product has magnitude ≤ 1 and a K-term sum random-walks to
- * ~√K. Every f32 fma rounds by up to 2^-24 of the running sum; over K terms that is at most
- * ~K·2^-24·√K in theory and ~√K·2^-24·√K = K·2^-24 in practice. We allow K·2^-20 (16× the practical
- * size): measured maxima are ~20× below it (the table printed at the end), while one missing or
- * doubled term (~0.3) is >100× above it for every K tested here.
- */
-const ATOL_PER_TERM = 2 ** -20;
-/** The last rounding of a large sum, and lavapipe's f32 exp/tanh in the epilogue (a few ulp). */
-const RTOL = 1e-5;
-const tolerance = (K: number) => ({ atol: K * ATOL_PER_TERM, rtol: RTOL });
-
-/**
- * Fused dropout divides the epilogue's value by keep, which scales the product's absolute error by
- * 1/keep (the division's own rounding, ≤ 2.5 ulp, is inside RTOL). The input grad also recovers A as
- * H·keep, a few ulp from A (shaders/matmul_dropout.wgsl): act' moves by ≤ 2^-21 (tanh: |2a·Δa|;
- * sigmoid half that; ReLU not at all), times |dY·W| ≤ K for inputs in [-1, 1], then / keep.
- */
-const RECOVERED_A_PER_TERM = 2 ** -21;
-const fusedForwardTolerance = (K: number, keep: number) => ({ atol: (K * ATOL_PER_TERM) / keep, rtol: RTOL });
-const fusedInputGradTolerance = (K: number, keep: number) => ({ atol: (K * (ATOL_PER_TERM + RECOVERED_A_PER_TERM)) / keep, rtol: RTOL });
+// Tolerances (and why they are that size): src/check/tolerances.ts, shared with `webgpu-mlp check`.
+const tolerance = matmulTolerance;
 
 /** The step whose mask the fused tests draw (t is read from the StepParams binding). */
 const DROPOUT_T = 5;

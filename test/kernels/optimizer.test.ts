@@ -6,22 +6,13 @@ import { StepParamsRing } from '../../src/kernels/step-params.ts';
 import { optimizerUpdate } from '../../src/kernels/optimizer.ts';
 import { OPTIMIZERS, optimizerConfig, optimizerStateSlots, type OptimizerConfig } from '../../src/model/optimizer.ts';
 import * as reference from '../../src/reference/optimizer.ts';
+import { optimizerTolerance } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { expectNoGpuErrors, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray } from '../helpers/random.ts';
 
-/**
- * Each f32 step rounds every stored value (parameter, velocity, moment) by up to half an ulp of its
- * magnitude, and the update's few operations add about as much: ~2 half-ulps per step of the array's
- * largest magnitude, 10 over five steps (measured: at most 4.9 for the parameters, which are ~1).
- * A wrong hyperparameter or a missed decay moves values by ≥ 1e-4 of that scale.
- */
-const HALF_ULPS_PER_STEP = 2;
-function roundingTolerance(ref: ArrayLike<number>, steps: number) {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
-  return { atol: HALF_ULPS_PER_STEP * steps * 2 ** -24 * scale, rtol: 0 };
-}
+// The rounding tolerance (why it is that size): src/check/tolerances.ts, shared with `webgpu-mlp check`.
+const roundingTolerance = optimizerTolerance;
 
 const STEPS = 5;
 const LR = [0.01, 0.02, 0.015, 0.005, 0.01];

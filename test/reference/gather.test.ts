@@ -32,6 +32,17 @@ describe('gather reference', () => {
     expect(Array.from(y)).toEqual([103, 100, 0]);
   });
 
+  it('standardizes f32 features with the affine, in two f32 roundings', () => {
+    const values = Float32Array.from(images, (b) => b / 7);
+    const affine = { mean: Float32Array.of(1.5, -2, 0.1), scale: Float32Array.of(0.3, 1, 3) };
+    const { x } = gatherBatch(values, labels, indices, 0, 1, 1, IN, affine);
+    const n = indices[0];
+    const expected = [0, 1, 2].map((k) => Math.fround(Math.fround(values[n * IN + k] - affine.mean[k]) * affine.scale[k]));
+    expect(Array.from(x)).toEqual(expected);
+    // Not the same as computing in float64: the reference rounds as the GPU does.
+    expect(expected[2]).not.toBe((values[n * IN + 2] - affine.mean[2]) * affine.scale[2]);
+  });
+
   it('rejects rows past the end of the permutation', () => {
     expect(() => gatherBatch(images, labels, indices, 3, 3, 3, IN)).toThrow(/exceed/);
   });

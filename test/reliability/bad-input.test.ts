@@ -347,6 +347,8 @@ const CASES: Case[] = [
   { input: 'CLI: eval batch 0', args: () => ['train', '--eval-batch-size', '0'], code: 2, says: ['error: eval-batch-size must be an integer ≥ 1, found 0'] },
   { input: 'CLI: steps per submit beyond 256', args: () => ['train', '--steps-per-submit', '1000'], code: 2, says: ['error: steps-per-submit must be an integer in [1, 256], found 1000'] },
   { input: 'CLI: checkpoint-every < 0', args: () => ['train', '--checkpoint-every', '-1'], code: 2, says: ['error: --checkpoint-every must be an integer ≥ 0 (optimizer steps; 0 = at epoch ends only), found -1'] },
+  { input: 'CLI: max-recoveries < 0', args: () => ['train', '--max-recoveries', '-1'], code: 2, says: ['error: --max-recoveries must be an integer ≥ 0 (0 = stop at the first device loss), found -1'] },
+  { input: 'CLI: snapshot-every not an integer', args: () => ['train', '--snapshot-every', '1.5'], code: 2, says: [`option '--snapshot-every <steps>' argument '1.5' is invalid. expected an integer, found "1.5"`] },
   { input: 'CLI: patience without validation', args: () => ['train', '--patience', '3', '--val-split', '0'], code: 2, says: ['error: patience must be 0 when there is no validation set (val-split 0), found 3'] },
   { input: 'CLI: one layer width', args: () => ['train', '--layers', '784'], code: 2, says: [`expected comma-separated positive widths from input to classes, e.g. 784,256,128,10; found "784"`] },
   { input: 'CLI: a zero-width layer', args: () => ['train', '--layers', '784,0,10'], code: 2, says: [`found "784,0,10"`] },

@@ -19,6 +19,8 @@ import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
 import { evalBatchRows } from '../../src/train/plan.ts';
 import { Random } from '../../src/util/random.ts';
 import { testGpu } from '../helpers/gpu.ts';
+import { createModel } from '../../src/api/model.ts';
+import { openGpu as openApiGpu } from '../../src/api/gpu.ts';
 import { cli, ourStderr, tensorBytes, writeIdxDataset } from './helpers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-limits-'));
@@ -65,18 +67,51 @@ describe('refused up front, the limit named, exit 2', () => {
     expect(run.code).toBe(2);
   });
 
-  it('a dataset beyond it', async () => {
+  it('labels beyond it (33,554,433 samples: their u32 labels need 128 MiB + 4)', async () => {
     const gpu = await testGpu();
     const images = new Uint8Array(gpu.device.limits.maxStorageBufferBindingSize + 4);
     const huge = Dataset.create({ name: 'train', features: images, labels: new Uint8Array(images.length / 4), inputSize: 4 });
     const arena = new BufferArena(gpu.device);
     expect(() => uploadDataset(arena, huge)).toThrow(GpuLimitError);
-    expect(() => uploadDataset(arena, huge)).toThrow(`the train set (33554433 samples of 4 u8 features) needs 134,217,732 bytes, more than this adapter's ${BINDING}; use fewer samples`);
+    expect(() => uploadDataset(arena, huge)).toThrow(
+      `the labels of the train set (33554433 samples of 4 u8 features) needs 134,217,732 bytes, more than this adapter's ${BINDING}; use fewer samples`,
+    );
     expect(arena.bytes).toBe(0);
   });
 });
 
 describe('handled', () => {
+  it('features beyond it: uploaded as chunks of whole samples, gathered by one dispatch per chunk', async () => {
+    const gpu = await testGpu();
+    const limit = gpu.device.limits.maxStorageBufferBindingSize;
+    // f32 rows of 64 features (256 bytes): a binding holds limit / 256 of them; 10 more need a second chunk.
+    const IN = 64;
+    const rows = limit / 256 + 10;
+    const features = new Float32Array(rows * IN);
+    for (let r = 0; r < rows; r++) features[r * IN + (r % IN)] = 1 + (r % 3);
+    const labels = Uint32Array.from({ length: rows }, (_, r) => r % 3);
+    const set = Dataset.create({ name: 'wide', features, labels, inputSize: IN });
+    const arena = new BufferArena(gpu.device);
+    const uploaded = uploadDataset(arena, set);
+    expect(uploaded.features.map((c) => [c.start, c.count])).toEqual([
+      [0, limit / 256],
+      [limit / 256, 10],
+    ]);
+    arena.destroy();
+    // A linear model that reads the label off the row sum (1, 2 or 3), evaluated on the GPU over both chunks: every row right.
+    const api = await openApiGpu();
+    try {
+      const model = await createModel(api, { layers: [IN, 3] });
+      model.setWeights([{ weight: Float32Array.from({ length: 3 * IN }, (_, i) => 10 * Math.floor(i / IN)), bias: Float32Array.of(0, -15, -40) }]);
+      const evaluation = await model.evaluate(set);
+      expect(evaluation.count).toBe(rows);
+      expect(evaluation.correct).toBe(rows);
+      model.dispose();
+    } finally {
+      api.close();
+    }
+  });
+
   // 1,100,000 units need 68,750 workgroups of 16 columns side by side, beyond maxComputeWorkgroupsPerDimension
   // (65,535): those products run as several dispatches, each a band of columns (kernels/matmul.ts).
   it.each([

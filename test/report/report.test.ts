@@ -35,7 +35,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}. Install it with: sudo bash scripts/setup-system.sh (or apt-get install chromium), or set CHROMIUM_PATH.`);
+    throw new Error(`No Chromium at ${CHROMIUM}. Install it with: sudo bash scripts/setup-system.sh --browser (or apt-get install chromium), or set CHROMIUM_PATH.`);
   }
   for (const [dir, layers] of [
     [mlp, '784,32,10'],

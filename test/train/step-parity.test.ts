@@ -4,7 +4,6 @@
 // dispatches (the plan's default) in most cases, and as separate dispatches (fuseDropout and
 // fuseBiasGrad false) in a few.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Dataset } from '../../src/data/dataset.ts';
 import type { StepParams } from '../../src/kernels/step-params.ts';
 import { initialParams } from '../../src/model/init.ts';
 import { optimizerConfig, type OptimizerKind } from '../../src/model/optimizer.ts';
@@ -13,50 +12,24 @@ import { paramLayout } from '../../src/model/tensors.ts';
 import { CpuEngine } from '../../src/train/cpu-engine.ts';
 import type { TrainingEngine } from '../../src/train/engine.ts';
 import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
+import { syntheticSet } from '../../src/train/step-check.ts';
 import { epochOrder } from '../../src/train/trainer.ts';
-import { Random } from '../../src/util/random.ts';
+import { STEP_LOSS, STEP_PARAMS } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
-const IN = 64;
-const N = 300; // 300 = 8·37 + 4: every epoch ends with a short batch of 4 rows
+/** The synthetic set `webgpu-mlp check` also trains on: 300 = 8·37 + 4 samples (every epoch ends with a short batch of 4 rows) of 64 pixels. */
+const SET = syntheticSet();
+const IN = SET.inputSize;
+const N = SET.count;
 const B = 37;
 const STEPS = 20;
 const SEED = 7;
 
-// Tolerances: f32 GPU arithmetic (different summation orders, fused multiply-adds) against the
-// float64 reference, compounded over 20 updates. Largest differences measured on lavapipe over all
-// cases, fused and separate alike: loss 1.2e-6 (1.5e-6 relative), SGD-family parameters
-// 3.6e-7, Adam/Adagrad 7.9e-7 (Adagrad's accumulated G, larger in magnitude: 1.9e-6).
-/** Per-step mean loss. */
-const LOSS_TOL = { atol: 1e-5, rtol: 1e-5 };
-/**
- * Final parameters and optimizer state. SGD-family updates are linear in the gradient; Adam and
- * Adagrad divide by running gradient magnitudes, which amplifies the relative rounding error of
- * tiny gradients, so they get a looser bound.
- */
-const PARAM_TOL: Record<OptimizerKind, { atol: number; rtol: number }> = {
-  sgd: { atol: 2e-6, rtol: 2e-5 },
-  momentum: { atol: 2e-6, rtol: 2e-5 },
-  nesterov: { atol: 2e-6, rtol: 2e-5 },
-  adagrad: { atol: 5e-6, rtol: 1e-4 },
-  adam: { atol: 5e-6, rtol: 1e-4 },
-  adamw: { atol: 5e-6, rtol: 1e-4 },
-};
+// Tolerances (and the largest differences measured): src/check/tolerances.ts, shared with `webgpu-mlp check`.
+const LOSS_TOL = STEP_LOSS;
+const PARAM_TOL = STEP_PARAMS;
 
-/** A synthetic 64-pixel, 10-class set with learnable structure (class-dependent pixel means). */
-function syntheticSet(): Dataset {
-  const rng = new Random(99, 'parity data');
-  const labels = Uint8Array.from({ length: N }, () => rng.below(10));
-  const images = new Uint8Array(N * IN);
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < IN; i++) {
-      const signal = (i * 7 + labels[n] * 13) % 10 < 3 ? 150 : 30;
-      images[n * IN + i] = Math.min(255, Math.max(0, Math.round(signal + 40 * rng.normal())));
-    }
-  }
-  return Dataset.create({ name: 'train', features: images, labels, shape: [8, 8] });
-}
 
 interface Case {
   activation: ModelSpec['activation'];
@@ -105,7 +78,7 @@ async function runSteps(engine: TrainingEngine, lr: number, beta1: number, beta2
 
 describe('whole training step: GPU vs CPU reference', async () => {
   const gpu = await testGpu();
-  const data = { train: syntheticSet() };
+  const data = { train: SET };
   const session = new GpuSession(gpu, data);
   afterAll(() => session.destroy());
 

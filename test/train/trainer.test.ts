@@ -144,4 +144,34 @@ describe('trainer on a 2,000-image MNIST subset', async () => {
       for (const engine of [uninterrupted, first, second]) engine.close();
     }
   });
+
+  it('takes snapshots every snapshotEvery steps (submits cut there), and a run resumed from one ends as an uninterrupted run', async () => {
+    const uninterrupted = await gpuEngine();
+    const first = await gpuEngine();
+    const second = await gpuEngine();
+    try {
+      const epochs = { ...trainerConfig, epochs: 2 };
+      await runTrainer(uninterrupted, epochs);
+      // What device-loss recovery keeps on the host (Model.fit): the state and model at each snapshot.
+      const snapshots: { t: number; step: number; state: string; params: Float32Array; optimizerState: Float32Array[] }[] = [];
+      const submitted: number[] = [];
+      await runTrainer(first, { ...epochs, snapshotEvery: 7 }, {
+        snapshot: (state, snapshot) => void snapshots.push({ t: state.t, step: state.step, state: JSON.stringify(state), ...snapshot }),
+      }, { onSubmit: (t) => submitted.push(t) });
+      // 40 steps per epoch: every multiple of 7 within an epoch (the epoch ends take their own).
+      expect(snapshots.map((s) => s.t)).toEqual([7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77]);
+      for (const t of snapshots.map((s) => s.t)) expect(submitted).toContain(t);
+      expect(await first.readParams()).toEqual(await uninterrupted.readParams());
+
+      // Resumed from the snapshot of step 49 (epoch 2, step 9) on a fresh engine.
+      const at = snapshots.find((s) => s.t === 49)!;
+      second.writeParams(at.params);
+      second.writeOptimizerState(at.optimizerState);
+      const resumed = await runTrainer(second, epochs, {}, { resume: JSON.parse(at.state) });
+      expect(resumed.reason).toBe('completed');
+      expect(await second.readParams()).toEqual(await uninterrupted.readParams());
+    } finally {
+      for (const engine of [uninterrupted, first, second]) engine.close();
+    }
+  });
 });

@@ -5,11 +5,12 @@ import { el, formatCount, percent } from './dom.ts';
 
 export function renderConfusion(container: HTMLElement, analysis: Analysis): void {
   const classes = analysis.confusion.length;
+  const name = (c: number) => analysis.classNames?.[c] ?? String(c);
   const head = el(
     'tr',
     {},
     el('th', { scope: 'col', class: 'corner' }, 'true ↓ / predicted →'),
-    ...Array.from({ length: classes }, (_, c) => el('th', { scope: 'col' }, String(c))),
+    ...Array.from({ length: classes }, (_, c) => el('th', { scope: 'col' }, name(c))),
     el('th', { scope: 'col' }, 'recall'),
   );
   const rows = analysis.confusion.map((row, t) => {
@@ -17,13 +18,13 @@ export function renderConfusion(container: HTMLElement, analysis: Analysis): voi
     return el(
       'tr',
       {},
-      el('th', { scope: 'row' }, String(t)),
+      el('th', { scope: 'row' }, name(t)),
       ...row.map((count, p) => {
         const share = total ? count / total : 0;
         // Off-diagonal shares are small: stretch them so that 10% of a row is clearly red.
         const strength = t === p ? share : Math.min(1, share * 8);
         const color = t === p ? `rgb(29 78 216 / ${(0.08 + 0.8 * strength).toFixed(3)})` : `rgb(220 38 38 / ${(0.75 * strength).toFixed(3)})`;
-        return el('td', { style: `background:${count ? color : 'transparent'}`, class: t === p && strength > 0.55 ? 'strong' : undefined, title: `true ${t}, predicted ${p}: ${count}` }, count ? formatCount(count) : '·');
+        return el('td', { style: `background:${count ? color : 'transparent'}`, class: t === p && strength > 0.55 ? 'strong' : undefined, title: `true ${name(t)}, predicted ${name(p)}: ${count}` }, count ? formatCount(count) : '·');
       }),
       el('td', { class: 'recall' }, total ? percent(row[t] / total) : '–'),
     );

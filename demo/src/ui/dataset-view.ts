@@ -35,33 +35,44 @@ export class LabelDistribution {
     private readonly caption: HTMLElement,
   ) {}
 
-  update(counts: DatasetSummary['labelCounts']): void {
+  /** `names`: the classes' names (a table's); default the digits 0-9. */
+  update(counts: DatasetSummary['labelCounts'], names?: readonly string[]): void {
+    const C = counts.train.length;
+    let top = 0;
     const x: number[] = [];
     const columns: (number | null)[][] = SETS.map(() => []);
     const fraction = (set: LabelCounts, c: number) => {
       const total = set.reduce((a, b) => a + b, 0);
       return total ? set[c] / total : null;
     };
-    for (let c = 0; c < 10; c++) {
+    for (let c = 0; c < C; c++) {
       SETS.forEach((set, s) => {
         x.push(c + (s - 1) * OFFSET);
         columns.forEach((column, k) => column.push(k === s ? fraction(counts[set.key], c) : null));
+        top = Math.max(top, fraction(counts[set.key], c) ?? 0);
       });
     }
+    const what = names ? 'class' : 'digit';
     const totals = SETS.map((set) => `${formatCount(counts[set.key].reduce((a, b) => a + b, 0))} ${set.label}`);
-    this.caption.textContent = `Share of each digit in each split (${totals.join(', ')} images).`;
+    this.caption.textContent = `Share of each ${what} in each split (${totals.join(', ')} ${names ? 'rows' : 'images'}).`;
     this.plot?.destroy();
     this.plot = new uPlot(
       {
         width: Math.max(300, this.container.clientWidth),
         height: 220,
-        scales: { x: { time: false, range: [-0.6, 9.6] }, y: { range: [0, 0.14] } },
+        scales: { x: { time: false, range: [-0.6, C - 0.4] }, y: { range: [0, names ? Math.min(1, top * 1.15 || 1) : 0.14] } },
         axes: [
-          { stroke: themeColor('--muted'), label: 'digit', splits: () => Array.from({ length: 10 }, (_, c) => c), grid: { show: false } },
+          {
+            stroke: themeColor('--muted'),
+            label: what,
+            splits: () => Array.from({ length: C }, (_, c) => c),
+            values: (_u, v) => v.map((c) => names?.[c] ?? String(c)),
+            grid: { show: false },
+          },
           { stroke: themeColor('--muted'), grid: { stroke: themeColor('--line') }, values: (_u, v) => v.map((f) => (f == null ? '' : `${Math.round(100 * f)}%`)), size: 48 },
         ],
         series: [
-          { label: 'digit', value: (_u, v) => (v == null ? '–' : String(Math.round(v))) },
+          { label: what, value: (_u, v) => (v == null ? '–' : (names?.[Math.round(v)] ?? String(Math.round(v)))) },
           ...SETS.map((set) => ({
             label: set.label,
             fill: set.color,

@@ -5,6 +5,22 @@ import { el, formatCount, imageCanvas, percent } from './dom.ts';
 
 const SIDE = 28;
 
+/** A table's most confident mistakes, as rows: class, prediction, confidence and the first feature values. */
+export function renderMistakeRows(container: HTMLElement, summary: HTMLElement, analysis: Analysis, features: readonly string[]): void {
+  const rows = analysis.rows ?? [];
+  const name = (c: number) => analysis.classNames?.[c] ?? String(c);
+  summary.textContent =
+    analysis.mistakes === 0
+      ? 'No mistakes on the test rows.'
+      : `${formatCount(analysis.mistakes)} test rows misclassified (${analysis.source}); the ${rows.length} most confident mistakes:`;
+  const shown = features.slice(0, rows[0]?.values.length ?? 0);
+  const head = el('tr', {}, ...['row', 'true class', 'predicted', 'confidence', ...shown].map((text) => el('th', { scope: 'col' }, text)));
+  const body = rows.map((r) =>
+    el('tr', { 'data-predicted': r.predicted, 'data-label': r.label }, el('td', {}, String(r.index)), el('td', {}, name(r.label)), el('td', { class: 'pred' }, name(r.predicted)), el('td', {}, percent(r.confidence, 0)), ...r.values.map((v) => el('td', {}, String(Number(v.toPrecision(4)))))),
+  );
+  container.replaceChildren(...(rows.length ? [el('table', { class: 'mistake-rows' }, el('thead', {}, head), el('tbody', {}, ...body))] : []));
+}
+
 export function renderGallery(container: HTMLElement, summary: HTMLElement, analysis: Analysis): void {
   summary.textContent =
     analysis.mistakes === 0

@@ -1,10 +1,12 @@
 // What the page shows after (or during) training: test accuracy, the confusion matrix, and the
 // test images the model gets most confidently wrong.
 import type { Dataset, Model, Predictions } from 'webgpu-mlp';
-import type { Analysis, GalleryItem } from '../protocol.ts';
+import type { Analysis, GalleryItem, TableMistake } from '../protocol.ts';
 
 /** Misclassified images shown. */
 export const GALLERY_SIZE = 32;
+/** Feature values shown per misclassified table row. */
+const TABLE_VALUES = 8;
 /**
  * Mistakes whose probabilities are computed to rank the gallery (in test-set order). A trained model
  * makes a few hundred; an untrained one thousands, which need not all be ranked.
@@ -18,8 +20,8 @@ const MAX_EXAMINED = 1024;
 export async function analyse(
   source: string,
   model: Model,
-  test: Dataset<Uint8Array>,
-  predict: (rows: Uint8Array) => Promise<Predictions>,
+  test: Dataset,
+  predict: (rows: Uint8Array | Float32Array) => Promise<Predictions>,
 ): Promise<Analysis> {
   const result = await model.evaluate(test);
   const wrong: number[] = [];
@@ -28,7 +30,7 @@ export async function analyse(
   const items: GalleryItem[] = [];
   if (examined.length > 0) {
     const IN = test.inputSize;
-    const rows = new Uint8Array(examined.length * IN);
+    const rows = test.features instanceof Uint8Array ? new Uint8Array(examined.length * IN) : new Float32Array(examined.length * IN);
     examined.forEach((index, r) => rows.set(test.sample(index), r * IN));
     // predict scales the bytes by 1/255 as training does, and batches the rows itself.
     const { probabilities, classes } = await predict(rows);
@@ -36,7 +38,7 @@ export async function analyse(
       const predicted = result.predictions[index];
       items.push({
         index,
-        image: test.sample(index).slice(),
+        image: test.features instanceof Uint8Array ? (test.sample(index) as Uint8Array).slice() : new Uint8Array(0),
         label: test.labels[index],
         predicted,
         confidence: probabilities[r * classes + predicted],
@@ -44,6 +46,10 @@ export async function analyse(
     });
   }
   items.sort((a, b) => b.confidence - a.confidence);
+  const table = !test.isImage;
+  const rows: TableMistake[] = table
+    ? items.slice(0, GALLERY_SIZE).map(({ index, label, predicted, confidence }) => ({ index, label, predicted, confidence, values: [...test.sample(index).subarray(0, TABLE_VALUES)] }))
+    : [];
   return {
     source,
     accuracy: result.accuracy,
@@ -51,6 +57,7 @@ export async function analyse(
     count: result.count,
     confusion: result.confusionMatrix,
     mistakes: wrong.length,
-    gallery: items.slice(0, GALLERY_SIZE),
+    gallery: table ? [] : items.slice(0, GALLERY_SIZE),
+    ...(table ? { rows, classNames: Array.from({ length: model.classes }, (_, c) => model.className(c)) } : {}),
   };
 }

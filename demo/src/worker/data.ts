@@ -9,10 +9,10 @@ export const MNIST_CLASSES = 10;
 const SAMPLES_PER_CLASS = 10;
 
 export interface RunData {
-  readonly train: Dataset<Uint8Array>;
+  readonly train: Dataset;
   /** Absent when the run holds out no validation images (valSplit 0). */
-  readonly validation: Dataset<Uint8Array> | undefined;
-  readonly test: Dataset<Uint8Array>;
+  readonly validation: Dataset | undefined;
+  readonly test: Dataset;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface RunData {
  * these are the very objects the fit uses (and uploads once); the training subset is the first
  * trainSubset images of the split's training part, as the fit takes it.
  */
-export function splitForRun(mnist: Mnist, config: Pick<TrainConfig, 'validation' | 'validationShuffle' | 'seed' | 'trainSubset'>): RunData {
+export function splitForRun(mnist: { readonly train: Dataset; readonly test: Dataset }, config: Pick<TrainConfig, 'validation' | 'validationShuffle' | 'seed' | 'trainSubset'>): RunData {
   const split = mnist.train.split(config.validation, { seed: config.validationShuffle ? config.seed : undefined });
   const subset = config.trainSubset;
   const train = subset > 0 && subset < split.train.count ? split.train.slice(0, subset) : split.train;
@@ -51,8 +51,28 @@ function sampleGrid(set: Dataset<Uint8Array>): { images: Uint8Array; labels: Uin
   return { images, labels: Uint8Array.from(order, (j) => set.labels[j]) };
 }
 
-export function runLabelCounts(split: RunData): DatasetSummary['labelCounts'] {
-  return { train: labelCounts(split.train), validation: labelCounts(split.validation), test: labelCounts(split.test) };
+export function runLabelCounts(split: RunData, classes = MNIST_CLASSES): DatasetSummary['labelCounts'] {
+  return { train: labelCounts(split.train, classes), validation: labelCounts(split.validation, classes), test: labelCounts(split.test, classes) };
+}
+
+/** Min, mean, std and max of a table's first `max` features, for the page's data panel. */
+export function tableStats(set: Dataset, max: number): { name: string; min: number; mean: number; std: number; max: number }[] {
+  const IN = set.inputSize;
+  return Array.from({ length: Math.min(IN, max) }, (_, k) => {
+    let sum = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < set.count; i++) {
+      const v = set.features[i * IN + k];
+      sum += v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const mean = sum / set.count;
+    let squares = 0;
+    for (let i = 0; i < set.count; i++) squares += (set.features[i * IN + k] - mean) ** 2;
+    return { name: set.featureName(k), min: lo, mean, std: Math.sqrt(squares / set.count), max: hi };
+  });
 }
 
 export function datasetSummary(mnist: Mnist, split: RunData): DatasetSummary {

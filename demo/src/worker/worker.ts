@@ -6,7 +6,10 @@ import {
   loadModel,
   MlpError,
   openGpu,
+  parseCsvText,
   resolveConfig,
+  tableOptions,
+  type Dataset,
   type FitControl,
   type FitResult,
   type Gpu,
@@ -16,9 +19,9 @@ import {
   type Predictions,
   type TrainOptions,
 } from 'webgpu-mlp';
-import type { ErrorContext, FinishReason, FromWorker, ModelSnapshot, ToWorker } from '../protocol.ts';
+import type { ErrorContext, FinishReason, FromWorker, ModelSnapshot, TableSummary, ToWorker } from '../protocol.ts';
 import { analyse } from './analysis.ts';
-import { datasetSummary, MNIST_CLASSES, runLabelCounts, splitForRun, stepsPerEpoch, type RunData } from './data.ts';
+import { datasetSummary, MNIST_CLASSES, runLabelCounts, splitForRun, stepsPerEpoch, tableStats, type RunData } from './data.ts';
 import { loadMnist, type Mnist } from './mnist.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -47,16 +50,54 @@ let model: Model | undefined;
 let run: Run | undefined;
 /** The training and validation sets on the device for the last run (released when no longer used). */
 let runData: RunData | undefined;
+/**
+ * A CSV table dropped on the page, trained on instead of MNIST: its rows split into training rows
+ * and a seeded 20% test set (as the command line's --test-split does).
+ */
+interface Table {
+  readonly summary: TableSummary;
+  readonly train: Dataset<Float32Array>;
+  readonly test: Dataset<Float32Array>;
+}
+let table: Table | undefined;
+/** The seed of a table's test split (the same rows every time the same file is dropped). */
+const TABLE_TEST_SEED = 20_240_601;
+/** `?lose-device-after-steps=N` (tests): the device is destroyed once, N steps into a run. */
+let loseDeviceAfterSteps = 0;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
+}
+
+/** A message as a sentence: "…destroyed." from "…destroyed" or "…destroyed." (browsers end theirs with one). */
+function sentence(message: string): string {
+  return message.endsWith('.') ? message : `${message}.`;
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function init(dataUrl: string): Promise<void> {
+/**
+ * Watches the current device. A loss during a fit is the fit's to handle (it opens a new device and
+ * goes on: onRecovery below); a loss while idle is repaired here, so the model stays usable.
+ */
+function watchLoss(opened: Gpu): void {
+  void opened.lost.then(async (message) => {
+    if (gpu !== opened || run?.phase === 'training') return;
+    try {
+      await opened.recover();
+    } catch (error) {
+      post({ type: 'device-lost', message: error instanceof MlpError ? error.message : message });
+      return;
+    }
+    post({ type: 'recovered', text: `${sentence(message)} A new GPU device was opened; the model is as it was.` });
+    watchLoss(opened);
+  });
+}
+
+async function init(dataUrl: string, loseAfter = 0): Promise<void> {
+  loseDeviceAfterSteps = loseAfter;
   if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
     post({ type: 'no-webgpu', message: 'This browser does not expose WebGPU (navigator.gpu) to workers.' });
     return;
@@ -71,10 +112,7 @@ async function init(dataUrl: string): Promise<void> {
     return;
   }
   gpu = opened;
-  opened.lost.then((message) => {
-    run?.abort.abort();
-    post({ type: 'device-lost', message });
-  });
+  watchLoss(opened);
   let lastStatus = 0;
   mnist = await loadMnist(dataUrl, (megabytes) => {
     if (performance.now() - lastStatus < 100) return;
@@ -90,6 +128,57 @@ function requireReady(): { gpu: Gpu; mnist: Mnist } {
   return { gpu, mnist };
 }
 
+/** What runs train and test on: the dropped table, else MNIST. */
+function currentData(): { train: Dataset; test: Dataset } {
+  return table ?? requireReady().mnist;
+}
+
+/** The columns of a CSV header line (quotes and a byte-order mark removed): to choose the default label column. */
+function headerColumns(text: string): string[] {
+  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const delimiter = line.includes('\t') && !line.includes(',') ? '\t' : ',';
+  return line.split(delimiter).map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
+}
+
+/**
+ * Reads a dropped CSV file: the label column (given, else the last), every other column a feature
+ * unless its first data row is not a number (ids, names, dates: ignored, and said so).
+ */
+async function loadTable(name: string, text: string, label?: string, ignore?: readonly string[]): Promise<void> {
+  requireReady();
+  if (run && run.phase !== 'finished') throw new Error('a run is in progress: stop it before loading a table');
+  const columns = headerColumns(text);
+  const labelColumn = label ?? columns[columns.length - 1];
+  const firstRow = (text.replace(/^\uFEFF/, '').split(/\r?\n/, 2)[1] ?? '').split(columns.length > 1 && text.includes('\t') && !text.split('\n', 1)[0].includes(',') ? '\t' : ',');
+  const ignored = ignore ?? columns.filter((column, i) => column !== labelColumn && firstRow[i] !== undefined && !Number.isFinite(Number(firstRow[i].trim().replace(/^"(.*)"$/, '$1'))));
+  const all = parseCsvText(text, name, { label: labelColumn, ignore: ignored });
+  const split = all.count >= 10 ? all.split(0.2, { seed: TABLE_TEST_SEED }) : { train: all, validation: all };
+  const train = split.train.renamed('train');
+  const test = split.validation!.renamed('test');
+  const options = tableOptions(train);
+  const config = resolveConfig(options);
+  const classes = train.classes;
+  const counts = splitForRun({ train, test }, config);
+  const summary: TableSummary = {
+    name,
+    columns,
+    label: labelColumn,
+    features: [...(all.featureNames ?? [])],
+    ignored,
+    classNames: Array.from({ length: classes }, (_, c) => train.className(c)),
+    rows: all.count,
+    train: train.count,
+    test: all.count >= 10 ? test.count : 0,
+    stats: tableStats(train, 20),
+    options,
+    labelCounts: runLabelCounts(counts, classes),
+  };
+  replaceModel(undefined);
+  releaseRunData(undefined);
+  table = { summary, train, test };
+  post({ type: 'table', table: summary });
+}
+
 function requireModel(): Model {
   if (!model) throw new Error('train or load a model first');
   return model;
@@ -102,6 +191,15 @@ function checkMnistShape(spec: ModelSpec, name: string): void {
   const classes = layers[layers.length - 1];
   if (inputs !== IMAGE_SIZE) throw new Error(`${name} takes ${inputs} inputs, but MNIST images have ${IMAGE_SIZE} (28×28)`);
   if (classes !== MNIST_CLASSES) throw new Error(`${name} has ${classes} classes, but MNIST has ${MNIST_CLASSES} (the digits 0–9)`);
+}
+
+/** Rejects models that do not take the table's features and classes. */
+function checkTableShape(spec: ModelSpec, name: string): void {
+  const { features, classNames } = table!.summary;
+  const layers = spec.layers;
+  if (layers[0] !== features.length || layers[layers.length - 1] !== classNames.length) {
+    throw new Error(`${name} is ${layers.join('-')}, but the table has ${features.length} features and ${classNames.length} classes: its layers must start with ${features.length} and end with ${classNames.length}`);
+  }
 }
 
 /** Makes `next` the current model (or none), freeing the one before it. */
@@ -125,7 +223,7 @@ function releaseRunData(next: RunData | undefined): void {
  * buffers, so a second call waits for the first.
  */
 let predicting: Promise<unknown> = Promise.resolve();
-function predictRows(target: Model, rows: Uint8Array): Promise<Predictions> {
+function predictRows(target: Model, rows: Uint8Array | Float32Array): Promise<Predictions> {
   const result = predicting.then(() => target.predict(rows));
   predicting = result.catch(() => undefined);
   return result;
@@ -141,7 +239,7 @@ async function publish(target: Model, source: string): Promise<number> {
   const layers = await target.getWeights();
   const snapshot: ModelSnapshot = { spec: target.spec, layers, source };
   post({ type: 'model', model: snapshot }, weightBuffers(layers));
-  const analysis = await analyse(source, target, requireReady().mnist.test, (rows) => predictRows(target, rows));
+  const analysis = await analyse(source, target, currentData().test, (rows) => predictRows(target, rows));
   post({ type: 'analysis', analysis });
   return analysis.accuracy;
 }
@@ -149,10 +247,13 @@ async function publish(target: Model, source: string): Promise<number> {
 async function start(options: Partial<TrainOptions>): Promise<void> {
   const ready = requireReady();
   if (run && run.phase !== 'finished') throw new Error('a run is in progress: stop it first');
+  // The form edits the hidden widths; a table's input and output widths are its own.
+  if (table && options.layers) options = { ...options, layers: [table.summary.features.length, ...options.layers.slice(1, -1), table.summary.classNames.length] };
   // The page checked the options already; resolving them again gives the split's settings.
   const config = resolveConfig(options);
-  checkMnistShape(config.spec, `the model ${config.spec.layers.join('-')}`);
-  const data = splitForRun(ready.mnist, config);
+  if (table) checkTableShape(config.spec, `the model ${config.spec.layers.join('-')}`);
+  else checkMnistShape(config.spec, `the model ${config.spec.layers.join('-')}`);
+  const data = splitForRun(currentData(), config);
   replaceModel(undefined);
   releaseRunData(data);
   post({ type: 'status', text: 'Building the model…' });
@@ -169,7 +270,7 @@ async function start(options: Partial<TrainOptions>): Promise<void> {
       validationCount: data.validation?.count ?? 0,
       stepsPerEpoch: steps,
       parameters: created.parameterCount,
-      labelCounts: runLabelCounts(data),
+      labelCounts: runLabelCounts(data, table?.train.classes),
     },
   });
   const layers = await created.getWeights();
@@ -184,7 +285,22 @@ async function train(current: Run, resume: boolean): Promise<void> {
   const control: FitControl = {
     signal: current.abort.signal,
     progressEvery: Math.max(1, Math.ceil(current.stepsPerEpoch / PROGRESS_PER_EPOCH)),
-    onProgress: (event) => post({ type: 'progress', event }),
+    onProgress: (event) => {
+      post({ type: 'progress', event });
+      if (loseDeviceAfterSteps > 0 && event.firstStep + event.stepLosses.length - 1 >= loseDeviceAfterSteps) {
+        loseDeviceAfterSteps = 0;
+        gpu?.device.destroy();
+      }
+    },
+    onRecovery: (recovery) => {
+      post({
+        type: 'recovered',
+        text:
+          `${sentence(recovery.reason)} A new GPU device was opened and training went on from step ${recovery.restoredAt} ` +
+          `(${recovery.replayed} step${recovery.replayed === 1 ? '' : 's'} replayed; the result is the same as without the loss).`,
+      });
+      if (gpu) watchLoss(gpu);
+    },
     onEpochEnd: async (record, info) => {
       post({ type: 'epoch', record, improved: info.improved });
       await publish(current.model, `after epoch ${record.epoch}`);
@@ -193,14 +309,17 @@ async function train(current: Run, resume: boolean): Promise<void> {
   let result: FitResult;
   try {
     // A resumed fit takes no training options: it continues with the interrupted one's settings.
-    result = await current.model.fit(requireReady().mnist.train, resume ? { ...control, resume: true } : control);
+    result = await current.model.fit(currentData().train, resume ? { ...control, resume: true } : control);
   } catch (error) {
     current.phase = 'finished';
+    // A device lost beyond what the fit recovers from (or one that cannot be replaced).
+    if (error instanceof MlpError && error.code === 'DEVICE_LOST') {
+      post({ type: 'device-lost', message: error.message });
+      return;
+    }
     throw error;
   }
   current.last = result;
-  // A lost device interrupts the fit too; the page already shows the loss, not a pause.
-  if (gpu?.isLost) throw new Error('the GPU device was lost');
   if (result.status === 'interrupted' && !current.stopRequested) {
     current.phase = 'paused';
     post({ type: 'paused' });
@@ -297,7 +416,8 @@ async function load(name: string, buffer: ArrayBuffer): Promise<void> {
   const bytes = new Uint8Array(buffer);
   const loaded = await loadModel(ready.gpu, bytes, { source: name });
   try {
-    checkMnistShape(loaded.spec, `${name}: this model`);
+    if (table) checkTableShape(loaded.spec, `${name}: this model`);
+    else checkMnistShape(loaded.spec, `${name}: this model`);
   } catch (error) {
     loaded.dispose();
     throw error;
@@ -311,7 +431,7 @@ async function load(name: string, buffer: ArrayBuffer): Promise<void> {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init':
-      return init(message.dataUrl);
+      return init(message.dataUrl, message.loseDeviceAfterSteps);
     case 'start':
       return start(message.options);
     case 'pause':
@@ -326,6 +446,8 @@ async function handle(message: ToWorker): Promise<void> {
       return save();
     case 'load':
       return load(message.name, message.bytes);
+    case 'table':
+      return loadTable(message.name, message.text, message.label, message.ignore);
   }
 }
 
@@ -337,6 +459,7 @@ const CONTEXTS: Record<ToWorker['type'], ErrorContext> = {
   stop: 'train',
   predict: 'predict',
   save: 'save',
+  table: 'table',
   load: 'load',
 };
 

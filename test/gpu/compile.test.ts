@@ -1,0 +1,97 @@
+// Compiling before timing: KernelCache.warm runs each new pipeline once (zero workgroups, nothing
+// touched), an engine compiles every pipeline of its plans (and those prepared with it) before its
+// first step and says so in its setup, and the idle waiter never learns from a one-off wait.
+import { describe, expect, it } from 'vitest';
+import { readFloat32 } from '../../src/gpu/buffers.ts';
+import { IdleWaiter } from '../../src/gpu/idle-wait.ts';
+import { KernelCache } from '../../src/gpu/program.ts';
+import { matmulForward } from '../../src/kernels/matmul.ts';
+import { Dataset } from '../../src/data/dataset.ts';
+import { optimizerConfig } from '../../src/model/optimizer.ts';
+import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
+import { testGpu, testKernelContext } from '../helpers/gpu.ts';
+import { randomArray } from '../helpers/random.ts';
+
+describe('KernelCache.warm', () => {
+  it('runs each new pipeline once without touching its buffers, and only once', async () => {
+    const ctx = await testKernelContext();
+    const cache = new KernelCache(ctx.device); // a cache of its own: these pipelines are new to it
+    const c = { ...ctx, cache };
+    const [B, IN, OUT] = [5, 12, 7];
+    const y = ctx.arena.tensorWithData('y', new Float32Array(B * OUT).fill(42));
+    const io = { x: ctx.arena.tensorWithData('x', randomArray(B * IN, 'warm x')), w: ctx.arena.tensorWithData('w', randomArray(OUT * IN, 'warm w')), b: ctx.arena.tensorWithData('b', randomArray(OUT, 'warm b')), y };
+    const relu = await matmulForward(c, io, { B, IN, OUT, activation: 'relu' });
+    const tanh = await matmulForward(c, io, { B, IN, OUT, activation: 'tanh' });
+    expect(await cache.warm([...relu, ...relu, ...tanh])).toBe(2);
+    expect(await cache.warm([...relu, ...tanh])).toBe(0);
+    expect(cache.warmedPipelines).toBe(2);
+    // Zero workgroups: the output is as it was.
+    expect(Array.from(await readFloat32(ctx.device, y))).toEqual(new Array(B * OUT).fill(42));
+    ctx.arena.destroy();
+  });
+});
+
+describe('engine setup', () => {
+  it('builds every plan and compiles every pipeline before the first step, and reports it', async () => {
+    const gpu = await testGpu();
+    const IN = 16;
+    const set = (name: string, n: number) => Dataset.create({ name, features: new Uint8Array(n * IN).map((_, i) => i % 251), labels: Uint8Array.from({ length: n }, (_, i) => i % 3) });
+    const cache = new KernelCache(gpu.device);
+    const session = new GpuSession(gpu, { train: set('train', 40), validation: set('validation', 30), test: set('test', 20) }, cache);
+    const spec = { layers: [IN, 8, 3], activation: 'relu' as const, loss: 'ce' as const, dropout: 0.1 };
+    const engine = await createGpuEngine(session, spec, optimizerConfig('adam'), { batchSize: 8, stepsPerSubmit: 2, seed: 1, evalBatchSize: 16 });
+    try {
+      const setup = engine.setup!;
+      // 8 training pipelines (gather, 2 forward, loss, 2 weight grads, 1 input grad, optimizer), and
+      // evaluation's 2 forward and loss at B = 16 (its gather is training's; validation and test share all).
+      expect(setup.pipelines).toBe(11);
+      expect(setup.compiled).toBe(11);
+      expect(cache.warmedPipelines).toBe(11);
+      expect(setup.seconds).toBeGreaterThan(0);
+      expect(Object.keys(setup.kernels)).toEqual([]); // no selection given: nothing logged
+      // A second engine of the same shapes compiles nothing.
+      const again = await createGpuEngine(session, spec, optimizerConfig('adam'), { batchSize: 8, stepsPerSubmit: 2, seed: 1, evalBatchSize: 16 });
+      expect(again.setup!.compiled).toBe(0);
+      again.close();
+    } finally {
+      engine.close();
+      session.destroy();
+    }
+  });
+});
+
+describe('IdleWaiter', () => {
+  /** Work that starts now (as submitted GPU work does) and ends in `ms`; the waiter gets its readback. */
+  const work = (ms: number) => {
+    const done = new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms));
+    return () => done;
+  };
+
+  it('does not learn from work marked as a one-off, and sleeps on what it learned', async () => {
+    const waiter = new IdleWaiter(true);
+    waiter.submitted(1, { learn: false });
+    await waiter.wait(work(60)); // e.g. steps that met a compilation
+    expect(waiter.estimate).toBeUndefined();
+    waiter.submitted(2);
+    await waiter.wait(work(20));
+    expect(waiter.estimate).toBeGreaterThan(8);
+    expect(waiter.estimate).toBeLessThan(30);
+  });
+
+  it('recovers from an estimate far too long within a few waits, sleeping less each time', async () => {
+    const waiter = new IdleWaiter(true);
+    waiter.submitted(1);
+    await waiter.wait(work(200)); // learns 200 ms per unit, then the work gets 40× faster
+    const durations: number[] = [];
+    for (let i = 0; i < 10 && waiter.estimate! > 20; i++) {
+      waiter.submitted(1);
+      const started = performance.now();
+      await waiter.wait(work(5));
+      durations.push(performance.now() - started);
+    }
+    expect(waiter.estimate).toBeLessThan(20);
+    expect(durations.length).toBeLessThanOrEqual(8);
+    // From the third overshoot on, each sleep is shorter than the one before.
+    for (let i = 3; i < durations.length; i++) expect(durations[i]).toBeLessThan(durations[i - 1]);
+  });
+});
