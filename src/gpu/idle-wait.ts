@@ -17,7 +17,16 @@
 // compiled up front) is forgotten in about ten waits instead of some 25 epochs. A wait that does
 // not sleep at all is no good sample: Dawn's poll takes a core from the adapter and the work slows.
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Time as the waiter sees it: the real clock, or a test's. */
+export interface WaitClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_CLOCK: WaitClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
 
 export class IdleWaiter {
   private pendingUnits = 0;
@@ -31,10 +40,12 @@ export class IdleWaiter {
   /**
    * @param enabled  sleep first only where awaiting busy-waits (GpuContext.busyWaits)
    * @param fraction of the expected time to sleep: under 1, so a faster GPU is not kept waiting long
+   * @param clock    the real clock (tests pass one of their own)
    */
   constructor(
     private readonly enabled: boolean,
     private readonly fraction = 0.9,
+    private readonly clock: WaitClock = REAL_CLOCK,
   ) {}
 
   /**
@@ -43,7 +54,7 @@ export class IdleWaiter {
    * covers it neither sleeps nor updates the estimate.
    */
   submitted(units: number, options: { readonly learn?: boolean } = {}): void {
-    if (this.pendingUnits === 0) this.pendingSince = performance.now();
+    if (this.pendingUnits === 0) this.pendingSince = this.clock.now();
     this.pendingUnits += units;
     if (options.learn === false) this.pendingOneOff = true;
   }
@@ -65,15 +76,15 @@ export class IdleWaiter {
     if (this.enabled && this.msPerUnit !== undefined && this.pendingUnits > 0 && !this.pendingOneOff) {
       // Far off (three overshoots in a row and more): sleep half as long each time.
       const fraction = this.fraction * 0.5 ** Math.max(0, this.overslept - 1);
-      const remaining = fraction * this.pendingUnits * this.msPerUnit - (performance.now() - this.pendingSince);
+      const remaining = fraction * this.pendingUnits * this.msPerUnit - (this.clock.now() - this.pendingSince);
       if (remaining > 1) {
-        await sleep(remaining);
+        await this.clock.sleep(remaining);
         slept = true;
       }
     }
-    const woke = performance.now();
+    const woke = this.clock.now();
     const result = await wait();
-    const done = performance.now();
+    const done = this.clock.now();
     if (this.pendingUnits > 0) {
       const sample = (done - this.pendingSince) / this.pendingUnits;
       if (this.pendingOneOff) {

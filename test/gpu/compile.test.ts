@@ -61,33 +61,50 @@ describe('engine setup', () => {
 });
 
 describe('IdleWaiter', () => {
-  /** Work that starts now (as submitted GPU work does) and ends in `ms`; the waiter gets its readback. */
-  const work = (ms: number) => {
-    const done = new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms));
-    return () => done;
-  };
+  /** A clock of the test's own (no real time passes): sleeping moves it on, and so does waiting for work. */
+  class TestClock {
+    t = 0;
+    now = () => this.t;
+    sleep = async (ms: number) => {
+      this.t += ms;
+    };
+    /** Work submitted now that ends `ms` later; its readback resolves then (at once, if that time has passed). */
+    work(ms: number): () => Promise<number> {
+      const end = this.t + ms;
+      return async () => {
+        this.t = Math.max(this.t, end);
+        return ms;
+      };
+    }
+  }
 
   it('does not learn from work marked as a one-off, and sleeps on what it learned', async () => {
-    const waiter = new IdleWaiter(true);
+    const clock = new TestClock();
+    const waiter = new IdleWaiter(true, 0.9, clock);
     waiter.submitted(1, { learn: false });
-    await waiter.wait(work(60)); // e.g. steps that met a compilation
+    await waiter.wait(clock.work(60)); // e.g. steps that met a compilation
     expect(waiter.estimate).toBeUndefined();
     waiter.submitted(2);
-    await waiter.wait(work(20));
-    expect(waiter.estimate).toBeGreaterThan(8);
-    expect(waiter.estimate).toBeLessThan(30);
+    await waiter.wait(clock.work(20));
+    expect(waiter.estimate).toBe(10);
+    // It now sleeps 0.9 of the expected 20 ms, then waits for the rest.
+    waiter.submitted(2);
+    const before = clock.t;
+    await waiter.wait(clock.work(20));
+    expect(clock.t - before).toBe(20);
   });
 
   it('recovers from an estimate far too long within a few waits, sleeping less each time', async () => {
-    const waiter = new IdleWaiter(true);
+    const clock = new TestClock();
+    const waiter = new IdleWaiter(true, 0.9, clock);
     waiter.submitted(1);
-    await waiter.wait(work(200)); // learns 200 ms per unit, then the work gets 40× faster
+    await waiter.wait(clock.work(200)); // learns 200 ms per unit, then the work gets 40× faster
     const durations: number[] = [];
     for (let i = 0; i < 10 && waiter.estimate! > 20; i++) {
       waiter.submitted(1);
-      const started = performance.now();
-      await waiter.wait(work(5));
-      durations.push(performance.now() - started);
+      const started = clock.t;
+      await waiter.wait(clock.work(5));
+      durations.push(clock.t - started);
     }
     expect(waiter.estimate).toBeLessThan(20);
     expect(durations.length).toBeLessThanOrEqual(8);
