@@ -26,12 +26,12 @@ import { encodeDispatches, type Dispatch } from '../src/gpu/program.ts';
 import { Dataset } from '../src/data/dataset.ts';
 import { defaultDataDir } from '../src/data/files.ts';
 import { MATMUL_VARIANTS, matmulForward, matmulVariantSupported, type MatmulProduct, type MatmulSelection } from '../src/kernels/matmul.ts';
-import { optimizerConfig } from '../src/model/optimizer.ts';
-import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.ts';
+import type { TrainConfig } from '../src/train/config.ts';
 import { createGpuEngine, GpuSession } from '../src/train/gpu-engine.ts';
 import { tuningFor } from '../src/tune/session.ts';
 import { VERSION } from '../src/version.ts';
 import { measureHostCost, type HostCost } from './host.ts';
+import { plainSgd } from './workloads.ts';
 
 const value = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const flag = (name: string) => process.argv.includes(`--${name}`);
@@ -60,16 +60,6 @@ function peakOf(description: string): { tflops: number; source: string } | undef
   return hit ? { tflops: hit[1], source: `${hit[2]} data sheet` } : undefined;
 }
 
-const plainSgd = (layers: number[], batchSize: number, epochs: number, trainSubset: number): TrainConfig => ({
-  ...DEFAULT_CONFIG,
-  spec: { ...DEFAULT_CONFIG.spec, layers, dropout: 0 },
-  optimizer: optimizerConfig('sgd'),
-  lr: 0.1,
-  schedule: { kind: 'constant' },
-  batchSize,
-  epochs,
-  trainSubset,
-});
 
 interface Workload {
   readonly name: string;
@@ -252,8 +242,8 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0];
   log(`adapter: ${gpu.name}`);
   const workloads: Workload[] = [
-    { name: 'W1 784-256-128-10 batch 128', config: plainSgd([784, 256, 128, 10], 128, epochs, subset ?? 0) },
-    { name: 'W2 784-1024-1024-10 batch 256', config: plainSgd([784, 1024, 1024, 10], 256, epochs, subset ?? (software ? 10_000 : 0)) },
+    { name: 'W1 784-256-128-10 batch 128', config: { ...plainSgd([784, 256, 128, 10], 128), epochs, trainSubset: subset ?? 0 } },
+    { name: 'W2 784-1024-1024-10 batch 256', config: { ...plainSgd([784, 1024, 1024, 10], 256), epochs, trainSubset: subset ?? (software ? 10_000 : 0) } },
   ];
   const data = await loadMnist();
 

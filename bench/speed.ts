@@ -48,21 +48,13 @@ import { TrainPlan } from '../src/train/plan.ts';
 import { epochOrder, runTrainer, type EpochRecord } from '../src/train/trainer.ts';
 import { VERSION } from '../src/version.ts';
 import { workerCpuNs } from './timing.ts';
-import { optimizerConfig } from '../src/model/optimizer.ts';
+import { plainSgd } from './workloads.ts';
 
 /**
  * What is trained (--workload): `default` is npm run train's model; `w1-sgd` the same layers with
  * plain SGD and no dropout (where NumPy runs at OpenBLAS's sgemm rate); `w2-sgd` 784-1024-1024-10 at
  * batch 256; `small` 784-32-10 at batch 32, where per-step overhead, not arithmetic, sets the pace.
  */
-const plainSgd = (layers: number[], batchSize: number): TrainConfig => ({
-  ...DEFAULT_CONFIG,
-  spec: { ...DEFAULT_CONFIG.spec, layers, dropout: 0 },
-  optimizer: optimizerConfig('sgd'),
-  lr: 0.1,
-  schedule: { kind: 'constant' },
-  batchSize,
-});
 const WORKLOADS: Record<string, TrainConfig> = {
   default: DEFAULT_CONFIG,
   'w1-sgd': plainSgd([784, 256, 128, 10], 128),

@@ -11,7 +11,7 @@
 //   CPU-time figure (GFLOP/s per busy core) stays within a few percent, so variants are ranked by it.
 // - Cases are interleaved round-robin so that a slow phase of the machine hits every case alike.
 import { readdirSync, readFileSync } from 'node:fs';
-import { encodeDispatches, type Dispatch } from '../src/gpu/program.ts';
+import { submitDispatches, type Dispatch } from '../src/gpu/program.ts';
 
 export type WaitMode = 'idle' | 'spin';
 
@@ -68,11 +68,7 @@ export async function runRepetitions(
 ): Promise<{ wallMs: number; tailMs: number; cpuMs: number | undefined }> {
   const cpu0 = workerCpuNs();
   const start = performance.now();
-  const encoder = device.createCommandEncoder({ label: 'bench' });
-  const pass = encoder.beginComputePass({ label: 'bench' });
-  for (let i = 0; i < count; i++) encodeDispatches(pass, dispatches);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
+  submitDispatches(device, dispatches, { label: 'bench', repetitions: count });
   if (wait === 'idle' && sleepMs > 1) await sleep(sleepMs);
   const woke = performance.now();
   await device.queue.onSubmittedWorkDone();

@@ -6,7 +6,7 @@
 // the error. Matrix products run in every variant the device supports, so that a variant that
 // computes wrongly on this adapter can be kept from being chosen there (src/tune/).
 import { readFloat32, readUint32 } from '../gpu/buffers.ts';
-import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
+import { submitDispatches, type Dispatch } from '../gpu/program.ts';
 import { activationBackward, activationForward } from '../kernels/activation.ts';
 import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
@@ -59,11 +59,7 @@ type Comparison = readonly [quantity: string, actual: ArrayLike<number>, expecte
 
 /** Runs `dispatches` in one pass (step slot `slot`) and waits for them. */
 async function run(device: GPUDevice, dispatches: readonly Dispatch[], slot = 0): Promise<void> {
-  const encoder = device.createCommandEncoder({ label: 'check' });
-  const pass = encoder.beginComputePass({ label: 'check' });
-  encodeDispatches(pass, dispatches, slot);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
+  submitDispatches(device, dispatches, { label: 'check', slot });
   await device.queue.onSubmittedWorkDone();
 }
 

@@ -3,7 +3,7 @@
 // study; `--hidden` gives a model's hidden widths, its input and output widths coming from the data.
 // With a table, the defaults that suit its size (tableOptions) apply under the flags given.
 import { Option, type Command } from 'commander';
-import { optionsOf, resolveConfig, tableOptions, type TrainConfig, type TrainOptions } from '../index.ts';
+import { resolveConfig, tableOptions, type TrainConfig, type TrainOptions } from '../index.ts';
 import { csvSource, isCsvSource, loadData, type DataSource, type LoadedData } from '../node.ts';
 import { UsageError } from './errors.ts';
 import { givenOptions } from './train-options.ts';
@@ -100,7 +100,3 @@ export async function loadRunData(flags: DataFlags, command: Command): Promise<{
   return { source, loaded, config };
 }
 
-/** The training options of a config, for search bases: the data's defaults already resolved in. */
-export function baseOptionsOf(config: TrainConfig): Partial<TrainOptions> {
-  return optionsOf(config);
-}

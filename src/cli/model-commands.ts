@@ -76,6 +76,16 @@ export async function evalCommand(
   return EXIT.ok;
 }
 
+/** "7: 97.1%  1: 1.2%  2: 0.9%": the three most probable classes, by name. */
+function topClasses(probabilities: readonly number[], name: (c: number) => string): string {
+  return probabilities
+    .map((p, c) => ({ p, c }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, 3)
+    .map(({ p, c }) => `${name(c)}: ${(100 * p).toFixed(1)}%`)
+    .join('  ');
+}
+
 /** `predict CHECKPOINT --data rows.csv`: every row's class and probabilities, printed or written as CSV (--out). */
 async function predictTable(path: string, file: string, flags: { device: 'gpu' | 'cpu'; json?: boolean; out?: string }): Promise<number> {
   const { names, predictions } = await withBackend(flags.device, async (backend) => {
@@ -105,15 +115,7 @@ async function predictTable(path: string, file: string, flags: { device: 'gpu' |
   } else if (flags.json) {
     console.log(JSON.stringify(rows.map(({ row, predicted, index, confidence, probabilities }) => ({ row, predicted, class: index, confidence, probabilities: Object.fromEntries(names.map((n, c) => [n, probabilities[c]])) }))));
   } else {
-    for (const r of rows) {
-      const top = r.probabilities
-        .map((p, c) => ({ p, c }))
-        .sort((a, b) => b.p - a.p)
-        .slice(0, 3)
-        .map(({ p, c }) => `${names[c]}: ${(100 * p).toFixed(1)}%`)
-        .join('  ');
-      console.log(`row ${r.row}: ${r.predicted}  (${top})`);
-    }
+    for (const r of rows) console.log(`row ${r.row}: ${r.predicted}  (${topClasses(r.probabilities, (c) => names[c])})`);
   }
   return EXIT.ok;
 }
@@ -146,15 +148,7 @@ export async function predictCommand(path: string, files: string[], flags: { dev
   if (flags.json) {
     console.log(JSON.stringify(results));
   } else {
-    for (const r of results) {
-      const top = r.probabilities
-        .map((p, c) => ({ p, c }))
-        .sort((a, b) => b.p - a.p)
-        .slice(0, 3)
-        .map(({ p, c }) => `${c}: ${(100 * p).toFixed(1)}%`)
-        .join('  ');
-      console.log(`${r.file}: ${r.predicted}  (${top})`);
-    }
+    for (const r of results) console.log(`${r.file}: ${r.predicted}  (${topClasses(r.probabilities, String)})`);
   }
   return EXIT.ok;
 }

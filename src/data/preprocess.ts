@@ -149,11 +149,6 @@ export function preprocessDigit(image: GrayImage): Uint8Array {
   return out;
 }
 
-/** u8 pixels as the model sees them: scaled to [0, 1], as the GPU batch gather does. */
-export function toModelInput(pixels: Uint8Array): Float32Array {
-  return Float32Array.from(pixels, (p) => p / 255);
-}
-
 /**
  * A grid of output pixels laid over the input: output (0, 0) starts at input (x, y), and each output
  * pixel is `step` input pixels wide and high. `box` is the digit's bounding box in the input.

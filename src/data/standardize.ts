@@ -61,11 +61,6 @@ export function affineOf(s: Standardization): InputAffine {
   return { mean: Float32Array.from(s.mean), scale: s.std.map((v) => Math.fround(1 / v)) };
 }
 
-/** The identity: mean 0, scale 1 (x' = x exactly). */
-export function identityAffine(IN: number): InputAffine {
-  return { mean: new Float32Array(IN), scale: new Float32Array(IN).fill(1) };
-}
-
 /** x' = fround(fround(x − mean) · scale) per feature, as the GPU's gather computes it; a new array. */
 export function applyAffine(x: Float32Array, affine: InputAffine): Float32Array {
   const IN = affine.mean.length;

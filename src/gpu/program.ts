@@ -247,3 +247,20 @@ export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readon
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }
 }
+
+/**
+ * Encodes `dispatches` `repetitions` times in one compute pass (reading uniform slot `slot`) and
+ * submits it; the caller waits (onSubmittedWorkDone, or a readback) as it needs.
+ */
+export function submitDispatches(
+  device: GPUDevice,
+  dispatches: readonly Dispatch[],
+  options: { readonly label?: string; readonly repetitions?: number; readonly slot?: number } = {},
+): void {
+  const { label = 'dispatches', repetitions = 1, slot = 0 } = options;
+  const encoder = device.createCommandEncoder({ label });
+  const pass = encoder.beginComputePass({ label });
+  for (let i = 0; i < repetitions; i++) encodeDispatches(pass, dispatches, slot);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}

@@ -71,18 +71,11 @@ export class RunDirectory {
     const dir = resolve(path);
     // Locked before anything is checked or cleared: a run another process is writing is refused
     // (RunLockError), --overwrite or not. The lock is held until close().
-    const lock = await acquireLock(dir);
-    try {
+    return RunDirectory.open(dir, async () => {
       RunDirectory.checkNew(path, options);
       await Promise.all(runFilesIn(dir).map((file) => rm(join(dir, file), { force: true })));
       mkdirSync(dir, { recursive: true });
-      const run = new RunDirectory(dir, lock);
-      await run.removeStaleTempFiles();
-      return run;
-    } catch (error) {
-      lock.release();
-      throw error;
-    }
+    });
   }
 
   /** Throws as `create` would, touching nothing: to refuse early, before any work. */
@@ -107,11 +100,18 @@ export class RunDirectory {
     if (!existsSync(join(dir, RUN_FILES.last))) {
       throw new RunDirError(`${dir}: no ${RUN_FILES.last} to resume from (is this a run directory?)`);
     }
-    const lock = await acquireLock(dir);
-    try {
+    return RunDirectory.open(dir, async () => {
       if (existsSync(join(dir, RUN_FILES.summary))) {
         throw new RunDirError(`${dir}: this run has finished (${RUN_FILES.summary} exists); there is nothing to resume`);
       }
+    });
+  }
+
+  /** Locks `dir`, runs `prepare` under the lock, and opens the run; the lock is released if anything fails. */
+  private static async open(dir: string, prepare: () => Promise<void>): Promise<RunDirectory> {
+    const lock = await acquireLock(dir);
+    try {
+      await prepare();
       const run = new RunDirectory(dir, lock);
       await run.removeStaleTempFiles();
       return run;

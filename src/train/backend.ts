@@ -16,7 +16,7 @@ import { classCount, inputSize, type ModelSpec } from '../model/spec.ts';
 import { denseLayers, paramLayout } from '../model/tensors.ts';
 import { ReferenceMlp } from '../reference/mlp.ts';
 import type { TrainConfig } from './config.ts';
-import { CpuEngine } from './cpu-engine.ts';
+import { CPU_REFERENCE, CpuEngine } from './cpu-engine.ts';
 import type { EngineSetup, TrainingEngine } from './engine.ts';
 import type { MatmulSelection } from '../kernels/matmul.ts';
 import type { GpuContext } from '../gpu/device.ts';
@@ -331,7 +331,7 @@ export class GpuBackend implements ModelBackend {
 
 export class CpuBackend implements ModelBackend {
   readonly device = 'cpu';
-  readonly description = 'CPU reference (float64 loops)';
+  readonly description = CPU_REFERENCE;
   readonly deviceBytes = 0;
   readonly generation = 0;
   private params: Float32Array;

@@ -20,9 +20,12 @@ export interface CpuEngineOptions {
   readonly affine?: InputAffine;
 }
 
+/** How the CPU reference names itself where an adapter would be named. */
+export const CPU_REFERENCE = 'CPU reference (float64 loops)';
+
 export class CpuEngine implements TrainingEngine {
   readonly device = 'cpu';
-  readonly description = 'CPU reference (float64 loops)';
+  readonly description = CPU_REFERENCE;
   readonly stepsPerSubmit = 1;
   readonly deviceBytes = 0;
   readonly trainCount: number;

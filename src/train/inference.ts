@@ -1,7 +1,7 @@
 // Forward passes outside training: evaluating a labelled set (CPU reference), and logits for inputs
 // the host supplies (prediction, the demo's drawing canvas, the report's gallery) on the GPU.
 import { readFloat32 } from '../gpu/buffers.ts';
-import { encodeDispatches, type Dispatch } from '../gpu/program.ts';
+import { submitDispatches, type Dispatch } from '../gpu/program.ts';
 import type { Dataset, Features } from '../data/dataset.ts';
 import { applyAffine, type InputAffine } from '../data/standardize.ts';
 import type { KernelContext } from '../kernels/context.ts';
@@ -10,17 +10,6 @@ import { denseLayers } from '../model/tensors.ts';
 import type { ReferenceMlp } from '../reference/mlp.ts';
 import type { GpuParameters } from './gpu-model.ts';
 import { allocateLayerBuffers, forwardDispatches, type EvalResult } from './plan.ts';
-
-/** Row-wise softmax of logits [rows, C], in float64 on the host. */
-export function softmaxRows(logits: ArrayLike<number>, rows: number, C: number): Float64Array[] {
-  return Array.from({ length: rows }, (_, r) => {
-    let max = -Infinity;
-    for (let c = 0; c < C; c++) max = Math.max(max, logits[r * C + c]);
-    const e = Float64Array.from({ length: C }, (_, c) => Math.exp(logits[r * C + c] - max));
-    const sum = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / sum);
-  });
-}
 
 /**
  * Model inputs as f32 [rows, IN]: u8 features scaled by 1/255 (b / 255 in float64, then rounded:
@@ -86,11 +75,7 @@ export class InferencePlan {
     }
     const { device } = this.ctx;
     device.queue.writeBuffer(this.input, 0, x);
-    const encoder = device.createCommandEncoder({ label: 'inference' });
-    const pass = encoder.beginComputePass({ label: 'inference' });
-    encodeDispatches(pass, this.dispatches);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
+    submitDispatches(device, this.dispatches, { label: 'inference' });
     return readFloat32(device, this.output, 0, rows * classCount(this.model.spec));
   }
 }

@@ -188,11 +188,6 @@ for (const spec of TRAIN_OPTIONS as readonly OptionSpec[]) {
   BY_NAME.set(spec.flag.slice(2), spec); // kebab-case, as on the command line
 }
 
-/** The declaration of an option by its camelCase key or its kebab-case flag name. */
-export function optionSpec(name: string): OptionSpec | undefined {
-  return BY_NAME.get(name);
-}
-
 /** Parses one option's value, naming the option in the error. */
 export function parseOption<K extends OptionKey>(key: K, value: unknown, source = 'option'): TrainOptions[K] {
   const spec = BY_NAME.get(key) as OptionSpec<K>;

@@ -5,7 +5,7 @@
 // product are timed in interleaved rounds (many repetitions in one pass per measurement, the
 // median of the rounds), the fastest kept. A variant is a candidate only if it passed the kernel
 // check on this adapter (src/check/kernels.ts): it is checked first when it never was.
-import { encodeDispatches, type Dispatch, type KernelCache } from '../gpu/program.ts';
+import { submitDispatches, type Dispatch, type KernelCache } from '../gpu/program.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import type { MatmulProduct, MatmulVariantName } from '../kernels/matmul.ts';
 
@@ -33,11 +33,7 @@ export interface TimingOptions {
 /** Encodes `repetitions` runs of `dispatches` in one pass, submits and waits; returns wall milliseconds. */
 async function timeOnce(device: GPUDevice, dispatches: readonly Dispatch[], repetitions: number): Promise<number> {
   const started = performance.now();
-  const encoder = device.createCommandEncoder({ label: 'tune' });
-  const pass = encoder.beginComputePass({ label: 'tune' });
-  for (let i = 0; i < repetitions; i++) encodeDispatches(pass, dispatches);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
+  submitDispatches(device, dispatches, { label: 'tune', repetitions });
   await device.queue.onSubmittedWorkDone();
   return performance.now() - started;
 }

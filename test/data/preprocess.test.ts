@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelInput } from '../../src/train/inference.ts';
 import { loadIdxDataset } from '../../src/data/files.ts';
 import {
   DIGIT_BOX,
@@ -8,7 +9,6 @@ import {
   MNIST_CENTRE,
   MNIST_SIDE,
   preprocessDigit,
-  toModelInput,
 } from '../../src/data/preprocess.ts';
 
 /** A picture of `background` with rectangles [x, y, width, height, value] painted on it. */
@@ -230,8 +230,8 @@ describe('preprocessDigit on MNIST itself', () => {
   });
 });
 
-describe('toModelInput', () => {
+describe('modelInput (what the first layer sees of pixels)', () => {
   it('scales u8 pixels to [0, 1] as the batch gather does', () => {
-    expect([...toModelInput(Uint8Array.of(0, 255, 51))]).toEqual([0, 1, Math.fround(0.2)]);
+    expect([...modelInput(Uint8Array.of(0, 255, 51))]).toEqual([0, 1, Math.fround(0.2)]);
   });
 });

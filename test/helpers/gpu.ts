@@ -3,7 +3,7 @@
 import { afterAll } from 'vitest';
 import { BufferArena } from '../../src/gpu/arena.ts';
 import { openGpu, type GpuContext } from '../../src/gpu/device.ts';
-import { encodeDispatches, KernelCache, type Dispatch } from '../../src/gpu/program.ts';
+import { submitDispatches, KernelCache, type Dispatch } from '../../src/gpu/program.ts';
 import type { KernelContext } from '../../src/kernels/context.ts';
 
 let context: Promise<GpuContext> | undefined;
@@ -27,11 +27,7 @@ export async function testKernelContext(kind?: 'cpu' | 'gpu'): Promise<KernelCon
 /** Encodes `dispatches` in one pass (step slot `stepSlot`), submits, and waits for the GPU. */
 export async function runDispatches(device: GPUDevice, dispatches: readonly Dispatch[], stepSlot = 0): Promise<void> {
   await expectNoGpuErrors(device, async () => {
-    const encoder = device.createCommandEncoder({ label: 'test' });
-    const pass = encoder.beginComputePass({ label: 'test' });
-    encodeDispatches(pass, dispatches, stepSlot);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
+    submitDispatches(device, dispatches, { label: 'test', slot: stepSlot });
     await device.queue.onSubmittedWorkDone();
   });
 }
