@@ -9,7 +9,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<uniform> step: StepParams;                // t: the mask changes every step
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;     // [count] out (holds in when in place)
 @group(0) @binding(3) var<storage, read> src: array<f32>;           // [count] in (out of place only)
 

@@ -18,7 +18,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<uniform> step: StepParams;            // batch_start, rows
 @group(0) @binding(2) var<storage, read> images: array<u32>;    // u8 features: [chunk_rows, IN] bytes, 4 per word, little-endian
 @group(0) @binding(2) var<storage, read> values: array<f32>;    // f32 features: [chunk_rows, IN] (main_f32)
 @group(0) @binding(2) var<storage, read> values4: array<vec4<f32>>;  // f32 features as [chunk_rows, IN/4] vec4 (main_f32_vec4)

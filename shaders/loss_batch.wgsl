@@ -20,7 +20,6 @@ struct Record {
 @group(0) @binding(1) var<storage, read> outputs: array<f32>;          // [B, C] logits (or outputs for MSE)
 @group(0) @binding(2) var<storage, read> labels: array<u32>;           // [B]
 @group(0) @binding(3) var<storage, read_write> records: array<Record>; // [steps]: this step writes records[step.record]
-@group(0) @binding(4) var<uniform> step: StepParams;
 // Binding 5 is status for `train` and predictions for `evaluate` (WGSL allows two variables on one
 // binding when no entry point uses both); binding 6 exists for `train` only.
 @group(0) @binding(5) var<storage, read_write> status: array<u32>;      // train: status[0] = first step with a non-finite loss

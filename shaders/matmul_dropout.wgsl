@@ -1,5 +1,6 @@
 // The epilogue hooks of matmul_common.wgsl with inverted dropout fused in (prepend step_params.wgsl
-// and dropout_hash.wgsl). Bindings 5 and 6 follow the product's four and the grid band.
+// and dropout_hash.wgsl). Binding 5 follows the product's four and the grid band; the step is
+// step_params.wgsl's, in group 1.
 //   forward     H[i] = kept(i) ? act(z + b)[i] / keep : 0, stored as the layer's output (the next
 //               layer's input); the pre-dropout A is never stored.
 //   input grad  dZ[i] = kept(i) ? (dY·W)[i] · act'(A[i]) / keep : 0, with e = H, the stored output of
@@ -18,7 +19,6 @@ struct DropoutParams {
 }
 
 @group(0) @binding(5) var<uniform> dropout: DropoutParams;
-@group(0) @binding(6) var<uniform> step: StepParams;   // t: the mask changes every step
 
 // The (seed, t, layer) part of every element's hash (dropout_hash.wgsl), computed once per
 // invocation: each kernel's main calls begin_epilogue() first.

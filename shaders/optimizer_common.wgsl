@@ -1,7 +1,6 @@
 // Prepended to every optimizer kernel (after step_params.wgsl): the bindings and helpers they share.
 // Each optimizer's own file declares `config` (binding 0, a Params struct that starts with count,
 // weights_end and weight_decay) and its state arrays (bindings 5 and up, with their vec4 views).
-@group(0) @binding(1) var<uniform> step: StepParams;                 // lr (Adam: bias_correction1/2)
 @group(0) @binding(2) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
 // [count] each: all weights, then all biases. The vec4 views of the same bindings serve the *_vec4
 // entry points.

@@ -1,6 +1,6 @@
 // Per-step scalars, prepended to every kernel that reads them. The host writes one 256-byte slot
-// per step of a submit (src/gpu/step-params.ts mirrors this layout); each dispatch is bound with a
-// dynamic offset that selects its step's slot, so several steps can share one submit.
+// per step of the epoch (src/kernels/step-params.ts mirrors this layout), so several steps share
+// one submit, each reading its own slot.
 struct StepParams {
   t: u32,                 // optimizer step, 1-based and counted across epochs (Adam, dropout stream)
   batch_start: u32,       // where this batch starts in the index buffer (the epoch's permutation)
@@ -11,3 +11,7 @@ struct StepParams {
   bias_correction1: f32,  // 1 − β1^t (Adam)
   bias_correction2: f32,  // 1 − β2^t (Adam)
 }
+
+// Group 1 holds only this binding, with the same layout in every pipeline (src/gpu/program.ts): a step
+// binds it once, at its slot's dynamic offset, for all of its dispatches.
+@group(1) @binding(0) var<uniform> step: StepParams;

@@ -1,17 +1,22 @@
 // Kernels as data (after the TF.js WebGPU backend): each kernel declares its WGSL and its
 // bindings once; from that list we build an explicit bind group layout, compile the pipeline
 // once per (kernel, constants) key, and bind resources by name. A Dispatch is the unit the
-// caller records once and replays (a training plan: every step).
+// caller records once and replays (a training plan: every step). The per-step parameters live in
+// a group of their own, @group(1) @binding(0), with the same layout in every pipeline: a step sets
+// that group once, with its slot's dynamic offset, instead of offsetting every dispatch's group 0
+// (dynamic offsets cost Dawn's binding and its Vulkan backend host time on each dispatch that has
+// them: 1-2 µs per step of the default model, 7 of whose 11 dispatches read the step).
 import { MlpError } from '../errors.ts';
 import { checkWorkgroups } from './limits.ts';
 
 /**
- * How a binding is used, in @group(0) @binding(i) order:
+ * How a binding is used. A binding's position in the kernel's list is its @group(0) @binding(i),
+ * except the one 'slot' binding, which is @group(1) @binding(0) (declared by step_params.wgsl):
  * - 'read':    var<storage, read>
  * - 'write':   var<storage, read_write>
  * - 'uniform': var<uniform>, fixed for the dispatch's lifetime (shapes, hyperparameters)
  * - 'slot':    var<uniform>, one of many slots of a buffer, picked by a dynamic offset at encode time
- *              (the kernels' per-step parameters: one slot per step of a submit)
+ *              (the kernels' per-step parameters: one slot per step of the epoch)
  */
 export type BindingKind = 'read' | 'write' | 'uniform' | 'slot';
 
@@ -37,8 +42,8 @@ export interface CompiledKernel {
   readonly def: KernelDef;
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
+  /** Group 0's layout (every binding but the 'slot' one). */
   readonly layout: GPUBindGroupLayout;
-  readonly usesSlot: boolean;
 }
 
 export type Workgroups = readonly [number, number, number];
@@ -49,8 +54,8 @@ export interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: Workgroups;
-  /** Has a 'slot' binding: bound with the dynamic offset of the slot being encoded. */
-  readonly usesSlot: boolean;
+  /** Group 1, where the kernel has a 'slot' binding: its ring's bind group, bound with the dynamic offset of the slot being encoded. */
+  readonly step: GPUBindGroup | undefined;
 }
 
 export class KernelError extends MlpError {
@@ -72,6 +77,36 @@ function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntr
     case 'slot':
       return { binding, visibility, buffer: { type: 'uniform', hasDynamicOffset: true } };
   }
+}
+
+/** Group 1 of every pipeline with a 'slot' binding, and its bind group per ring buffer, for one device. */
+interface StepGroups {
+  readonly layout: GPUBindGroupLayout;
+  readonly groups: WeakMap<GPUBuffer, GPUBindGroup>;
+}
+
+const STEP_GROUPS = new WeakMap<GPUDevice, StepGroups>();
+
+/** One layout per device, so that the step group bound for one dispatch serves every pipeline after it. */
+function stepGroups(device: GPUDevice): StepGroups {
+  let entry = STEP_GROUPS.get(device);
+  if (!entry) {
+    const layout = device.createBindGroupLayout({ label: 'step params', entries: [layoutEntry(0, 'slot')] });
+    entry = { layout, groups: new WeakMap() };
+    STEP_GROUPS.set(device, entry);
+  }
+  return entry;
+}
+
+/** The bind group of a StepParams ring, bound one slot wide (the dynamic offset picks the slot); made once per buffer. */
+function stepBindGroup(device: GPUDevice, ring: GPUBuffer): GPUBindGroup {
+  const { layout, groups } = stepGroups(device);
+  let group = groups.get(ring);
+  if (!group) {
+    group = device.createBindGroup({ label: ring.label, layout, entries: [{ binding: 0, resource: { buffer: ring, size: UNIFORM_SLOT_BYTES } }] });
+    groups.set(ring, group);
+  }
+  return group;
 }
 
 function constantsKey(constants: Constants): string {
@@ -123,8 +158,8 @@ export class KernelCache {
     const pass = encoder.beginComputePass({ label: 'warm-up' });
     for (const d of fresh.values()) {
       pass.setPipeline(d.pipeline);
-      if (d.usesSlot) pass.setBindGroup(0, d.bindGroup, [0]);
-      else pass.setBindGroup(0, d.bindGroup);
+      pass.setBindGroup(0, d.bindGroup);
+      if (d.step) pass.setBindGroup(1, d.step, [0]);
       pass.dispatchWorkgroupsIndirect(zero, 0);
     }
     pass.end();
@@ -170,17 +205,20 @@ export class KernelCache {
 
   private async build(def: KernelDef, constants: Constants, label: string, code: string): Promise<CompiledKernel> {
     const module = this.module(def, code);
+    const slots = def.bindings.filter((b) => b.kind === 'slot').length;
+    if (slots > 1) throw new KernelError(`kernel ${label} declares ${slots} 'slot' bindings; group 1 holds one`);
     const layout = this.device.createBindGroupLayout({
       label,
-      entries: def.bindings.map((binding, index) => layoutEntry(index, binding.kind)),
+      entries: def.bindings.flatMap((binding, index) => (binding.kind === 'slot' ? [] : [layoutEntry(index, binding.kind)])),
     });
+    const bindGroupLayouts = slots ? [layout, stepGroups(this.device).layout] : [layout];
     try {
       const pipeline = await this.device.createComputePipelineAsync({
         label,
-        layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+        layout: this.device.createPipelineLayout({ label, bindGroupLayouts }),
         compute: { module, entryPoint: def.entryPoint ?? 'main', constants: { ...constants } },
       });
-      return { def, label, pipeline, layout, usesSlot: def.bindings.some((b) => b.kind === 'slot') };
+      return { def, label, pipeline, layout };
     } catch (error) {
       const info = await module.getCompilationInfo();
       const messages = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`);
@@ -213,22 +251,20 @@ export function bindKernel(
     );
   }
   checkWorkgroups(device, label, workgroups);
-  const bindGroup = device.createBindGroup({
-    label,
-    layout: kernel.layout,
-    entries: kernel.def.bindings.map((binding, index) => {
-      const resource = resources[binding.name];
-      let buffer: GPUBufferBinding;
-      if (resource instanceof GPUBuffer) {
-        // A slot buffer is bound one slot wide; the dynamic offset picks the slot.
-        buffer = binding.kind === 'slot' ? { buffer: resource, size: UNIFORM_SLOT_BYTES } : { buffer: resource };
-      } else {
-        buffer = resource;
-      }
-      return { binding: index, resource: buffer };
-    }),
+  let step: GPUBindGroup | undefined;
+  const entries: GPUBindGroupEntry[] = [];
+  kernel.def.bindings.forEach((binding, index) => {
+    const resource = resources[binding.name];
+    if (binding.kind !== 'slot') {
+      entries.push({ binding: index, resource: resource instanceof GPUBuffer ? { buffer: resource } : resource });
+    } else if (resource instanceof GPUBuffer) {
+      step = stepBindGroup(device, resource);
+    } else {
+      throw new KernelError(`${label}: the '${binding.name}' binding takes a whole StepParams ring buffer (a dynamic offset picks its slot)`);
+    }
   });
-  return { label, pipeline: kernel.pipeline, bindGroup, workgroups, usesSlot: kernel.usesSlot };
+  const bindGroup = device.createBindGroup({ label, layout: kernel.layout, entries });
+  return { label, pipeline: kernel.pipeline, bindGroup, workgroups, step };
 }
 
 /** Bytes between uniform slots: the minimum uniform dynamic-offset alignment WebGPU guarantees. */
@@ -240,10 +276,16 @@ const SLOT_OFFSETS: number[][] = [];
 export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], slot = 0): void {
   // One offsets array per slot, made once: encoding a step allocates nothing.
   const dynamicOffsets = (SLOT_OFFSETS[slot] ??= [slot * UNIFORM_SLOT_BYTES]);
+  // Group 1 stays bound across setPipeline (every pipeline's group 1 has the one step layout), so
+  // the step's slot is bound once, at its first dispatch that reads it, not at each.
+  let step: GPUBindGroup | undefined;
   for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
-    if (d.usesSlot) pass.setBindGroup(0, d.bindGroup, dynamicOffsets);
-    else pass.setBindGroup(0, d.bindGroup);
+    pass.setBindGroup(0, d.bindGroup);
+    if (d.step && d.step !== step) {
+      step = d.step;
+      pass.setBindGroup(1, step, dynamicOffsets);
+    }
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }
 }

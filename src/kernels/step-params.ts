@@ -1,5 +1,5 @@
-// Host side of shaders/step_params.wgsl: a ring of StepParams slots, one per step of a submit,
-// written with a single queue.writeBuffer before the submit. Nothing is rebuilt per step.
+// Host side of shaders/step_params.wgsl: a ring of StepParams slots, one per step of an epoch (or
+// batch of an evaluation pass), written with one queue.writeBuffer. Nothing is rebuilt per step.
 import stepParamsWgsl from '../../shaders/step_params.wgsl?raw';
 import { UNIFORM_SLOT_BYTES } from '../gpu/program.ts';
 

@@ -21,7 +21,7 @@ const probe: KernelDef = {
   ],
   source: /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;   // [8] the slot's fields, as bits
-@group(0) @binding(1) var<uniform> step: StepParams;
+// step: step_params.wgsl's @group(1) @binding(0), one slot of the ring
 
 @compute @workgroup_size(1)
 fn main() {
