@@ -4,6 +4,10 @@
 @group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
+fn u_element(i: u32) -> f32 {
+  return u[i];
+}
+
 // One output element per invocation, a plain loop over k: the baseline the other variants are measured
 // against and the simplest statement of the product. x runs along n so that neighbouring invocations
 // write neighbouring outputs.

@@ -4,6 +4,10 @@
 @group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
+fn u_element(i: u32) -> f32 {
+  return u[i];
+}
+
 // Register blocking with neither workgroup memory nor subgroups, for software adapters that lack
 // subgroups of 8. A workgroup of 16×4 invocations computes a 16×64 output tile; each invocation keeps
 // 4×4 outputs in registers: rows m0 + 4·ty .. +3 and columns n0 + tx + 16j, so invocations next to

@@ -4,7 +4,8 @@
 // of the two worker threads idles). src/kernels/matmul.ts appends workgroups to the product's grid:
 // rows of workgroups past the first M_GROUPS each sum the rows of U of `lanes` consecutive m, one
 // invocation per row, k in order (deterministic, no atomics; the same order as bias_grad.wgsl).
-// The product is never transposed for these kernels, so U is always dY.
+// The product is never transposed for these kernels, so U is always dY. Each kernel says how U is
+// read element by element (u_element: its `u` may be an array of f32 or of vec4).
 @group(0) @binding(5) var<storage, read_write> sums: array<f32>;   // [M]: sums[m] = Σ_k U[m, k]
 
 // Rows of workgroups that compute the product; those past it compute row sums.
@@ -19,7 +20,7 @@ fn row_sums_workgroup(wid: vec3u, lane: u32, lanes: u32) -> bool {
   if (m < M) {
     var sum = 0.0;
     for (var k = 0u; k < K; k++) {
-      sum += u[m * SU_M + k * SU_K];
+      sum += u_element(m * SU_M + k * SU_K);
     }
     sums[m] = sum;
   }

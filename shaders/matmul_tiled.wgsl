@@ -4,6 +4,10 @@
 @group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
+fn u_element(i: u32) -> f32 {
+  return u[i];
+}
+
 // The classic GPU kernel, the default on real GPUs. A workgroup of 16×16 invocations computes a 64×64
 // output tile. K is walked in steps of 16: the workgroup stages U[64 rows × 16] and V[16 × 64 columns]
 // in workgroup memory (each invocation loads 4 + 4 elements, consecutive invocations reading

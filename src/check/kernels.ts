@@ -110,6 +110,8 @@ function stepRing(ctx: KernelContext, params: { t: number; batchStart?: number; 
 const DROPOUT_T = 5;
 const AWKWARD = { B: 37, IN: 100, OUT: 33 };
 const UNALIGNED = { B: 37, IN: 33, OUT: 100 };
+/** OUT a multiple of 4: the grads read dY as vec4 in the subgroup kernels (AWKWARD's take the scalar path). */
+const ALIGNED = { B: 37, IN: 100, OUT: 36 };
 
 /** The three products of a dense layer, with and without fused dropout and bias sums, in one matmul variant. */
 export async function checkMatmulVariant(ctx: KernelContext, variant: MatmulVariantName): Promise<KernelCheck[]> {
@@ -140,12 +142,12 @@ export async function checkMatmulVariant(ctx: KernelContext, variant: MatmulVari
       })),
     );
   }
-  for (const [activation, rate] of [['tanh', 0], ['sigmoid', 0.3]] as const) {
-    const { B, IN, OUT } = AWKWARD;
+  for (const [s, activation, rate] of [[AWKWARD, 'tanh', 0], [AWKWARD, 'sigmoid', 0.3], [ALIGNED, 'relu', 0.3]] as const) {
+    const { B, IN, OUT } = s;
     const dropout = rate > 0 ? { seed: 7, layer: 0, rate } : undefined;
     results.push(
       ...(await checkCase(ctx, head(`input grad ${B}x${IN}<-${OUT} ${activation}${dropout ? ` + dropout ${rate}` : ''}`), async () => {
-        const d = data(AWKWARD, activation);
+        const d = data(s, activation);
         // With dropout the kernel is given H (what the fused forward of the layer below stores).
         const h = dropout ? Float32Array.from(ref.dropoutForward(d.a, dropout.seed, DROPOUT_T, dropout.layer, rate)) : d.a;
         const dx = arena.tensor('dx', B * IN * 4);
@@ -158,11 +160,11 @@ export async function checkMatmulVariant(ctx: KernelContext, variant: MatmulVari
       })),
     );
   }
-  {
-    const { B, IN, OUT } = AWKWARD;
+  for (const s of [AWKWARD, ALIGNED]) {
+    const { B, IN, OUT } = s;
     results.push(
       ...(await checkCase(ctx, head(`weight grad ${OUT}x${IN} over ${B} + bias`), async () => {
-        const d = data(AWKWARD, 'identity');
+        const d = data(s, 'identity');
         const dw = arena.tensor('dw', OUT * IN * 4);
         const db = arena.tensor('db', OUT * 4);
         await run(device, await matmulWeightGrad(ctx, { dy: arena.tensorWithData('dy', d.dy), x: arena.tensorWithData('x', d.x), dw, db }, { B, IN, OUT }, variant));

@@ -19,6 +19,9 @@ import rowSumsWgsl from '../../shaders/matmul_row_sums.wgsl?raw';
 import naiveWgsl from '../../shaders/matmul_naive.wgsl?raw';
 import regblockWgsl from '../../shaders/matmul_regblock.wgsl?raw';
 import subgroupWgsl from '../../shaders/matmul_subgroup.wgsl?raw';
+import subgroupCommonWgsl from '../../shaders/matmul_subgroup_common.wgsl?raw';
+import subgroupU4Wgsl from '../../shaders/matmul_subgroup_u4.wgsl?raw';
+import subgroupUm4Wgsl from '../../shaders/matmul_subgroup_um4.wgsl?raw';
 import subgroupVWgsl from '../../shaders/matmul_subgroup_v.wgsl?raw';
 import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
 import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
@@ -214,16 +217,30 @@ function kernelSet(name: string, source: string, includes: readonly string[] = [
 const NAIVE = kernelSet('matmul_naive', naiveWgsl);
 const REGBLOCK = kernelSet('matmul_regblock', regblockWgsl);
 const TILED = kernelSet('matmul_tiled', tiledWgsl);
-const SUBGROUP = kernelSet('matmul_subgroup', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupVWgsl]);
-const SUBGROUP_V4 = kernelSet('matmul_subgroup_v4', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV4Wgsl]);
-const SUBGROUP_V2 = kernelSet('matmul_subgroup_v2', subgroupWgsl, [ENABLE_SUBGROUPS, subgroupV2Wgsl]);
+
+/**
+ * The subgroup kernels, by how they load U (as f32; vec4 along k, u4; vec4 along m, um4) and V (as
+ * f32; vec2 along n, v2; vec4 along k, v4): the widest loads the strides and alignment allow.
+ */
+const SUBGROUP_U = { u: subgroupWgsl, u4: subgroupU4Wgsl, um4: subgroupUm4Wgsl } as const;
+const SUBGROUP_V = { v: subgroupVWgsl, v2: subgroupV2Wgsl, v4: subgroupV4Wgsl } as const;
+type SubgroupU = keyof typeof SUBGROUP_U;
+type SubgroupV = keyof typeof SUBGROUP_V;
+const SUBGROUP: Record<`${SubgroupU}_${SubgroupV}`, KernelSet> = Object.fromEntries(
+  (Object.keys(SUBGROUP_U) as SubgroupU[]).flatMap((u) =>
+    (Object.keys(SUBGROUP_V) as SubgroupV[]).map((v) => {
+      const name = ['matmul_subgroup', u === 'u' ? '' : `_${u}`, v === 'v' ? '' : `_${v}`].join('');
+      return [`${u}_${v}`, kernelSet(name, SUBGROUP_U[u], [ENABLE_SUBGROUPS, subgroupCommonWgsl, SUBGROUP_V[v]])];
+    }),
+  ),
+) as Record<`${SubgroupU}_${SubgroupV}`, KernelSet>;
 
 interface Variant {
   /** Output elements per workgroup: rows (m) and columns (n). */
   readonly tile: readonly [number, number];
   /** Invocations per workgroup (the `lanes` each kernel passes to row_sums_workgroup). */
   readonly lanes: number;
-  kernel(product: Product, v: BindingResource): KernelSet;
+  kernel(product: Product, operands: { u: BindingResource; v: BindingResource }): KernelSet;
   supported(device: GPUDevice): boolean;
 }
 
@@ -247,7 +264,10 @@ const VARIANTS: Record<MatmulVariantName, Variant> = {
  * this, so that an edited kernel is measured again.
  */
 export function matmulKernelsVersion(): string {
-  const sources = [commonWgsl, dropoutEpilogueWgsl, noDropoutEpilogueWgsl, noRowSumsWgsl, rowSumsWgsl, naiveWgsl, regblockWgsl, tiledWgsl, subgroupWgsl, subgroupVWgsl, subgroupV2Wgsl, subgroupV4Wgsl];
+  const sources = [
+    commonWgsl, dropoutEpilogueWgsl, noDropoutEpilogueWgsl, noRowSumsWgsl, rowSumsWgsl, naiveWgsl, regblockWgsl, tiledWgsl,
+    subgroupCommonWgsl, ...Object.values(SUBGROUP_U), ...Object.values(SUBGROUP_V),
+  ];
   let hash = 0x811c9dc5; // FNV-1a, 32 bits
   for (const source of sources) {
     for (let i = 0; i < source.length; i++) hash = Math.imul(hash ^ source.charCodeAt(i), 0x01000193) >>> 0;
@@ -255,12 +275,19 @@ export function matmulKernelsVersion(): string {
   return hash.toString(16).padStart(8, '0');
 }
 
-/** The subgroup kernel with the widest V loads the strides and the binding's alignment allow. */
-function subgroupKernel(p: Product, v: BindingResource): KernelSet {
-  const offset = bindingOffset(v);
-  if (p.SV_K === 1 && p.K % 4 === 0 && p.SV_N % 4 === 0 && offset % 16 === 0) return SUBGROUP_V4;
-  if (p.SV_N === 1 && p.SV_K % 2 === 0 && offset % 8 === 0) return SUBGROUP_V2;
-  return SUBGROUP;
+/**
+ * The subgroup kernel with the widest U and V loads the strides and the bindings allow: a vec4 (vec2)
+ * load needs its binding's offset a multiple of 16 (8) bytes, and every vector it reads whole.
+ */
+function subgroupKernel(p: Product, { u, v }: { u: BindingResource; v: BindingResource }): KernelSet {
+  const aligned = (resource: BindingResource, floats: number) => bindingOffset(resource) % (4 * floats) === 0 && bindingElements(resource) % floats === 0;
+  let uLoads: SubgroupU = 'u';
+  if (p.SU_K === 1 && p.K % 4 === 0 && p.SU_M % 4 === 0 && aligned(u, 4)) uLoads = 'u4';
+  else if (p.SU_M === 1 && p.M % 4 === 0 && p.SU_K % 4 === 0 && aligned(u, 4)) uLoads = 'um4';
+  let vLoads: SubgroupV = 'v';
+  if (p.SV_K === 1 && p.K % 4 === 0 && p.SV_N % 4 === 0 && aligned(v, 4)) vLoads = 'v4';
+  else if (p.SV_N === 1 && p.SV_K % 2 === 0 && aligned(v, 2)) vLoads = 'v2';
+  return SUBGROUP[`${uLoads}_${vLoads}`];
 }
 
 export function matmulVariantSupported(device: GPUDevice, variant: MatmulVariantName): boolean {
@@ -470,7 +497,7 @@ async function record(
   const flipped = transposed(product);
   const flip = !(extra && 'sums' in extra) && padded(flipped) < padded(product);
   const [p, bound] = flip ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
-  const kernels = variant.kernel(p, bound.v);
+  const kernels = variant.kernel(p, bound);
   const [gridX, gridY] = [Math.ceil(p.N / columns), Math.ceil(p.M / rows)];
   let kernel: CompiledKernel;
   let rowsOfWorkgroups = gridY;

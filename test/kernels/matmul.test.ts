@@ -36,9 +36,13 @@ interface Shape {
 }
 
 const ACTIVATIONS: readonly ActivationKind[] = ['identity', 'relu', 'sigmoid', 'tanh'];
-/** Nothing a multiple of any tile; IN a multiple of 4, so the forward takes the vec4 path of 'subgroup'. */
-const AWKWARD: Shape = { B: 37, IN: 100, OUT: 33 };
-/** IN odd: W's rows are not 16-byte aligned, so 'subgroup' falls back to scalar loads. */
+/**
+ * Nothing a multiple of any tile; IN and OUT multiples of 4, so 'subgroup' takes its vec4 paths in
+ * every product: U along k in the forward (X) and the input grad (dY), along m in the weight grad
+ * (dYᵀ); V along k in the forward (Wᵀ), vec2 along n in the grads (W, X). B (the weight grad's K) odd.
+ */
+const AWKWARD: Shape = { B: 37, IN: 100, OUT: 36 };
+/** IN odd: W's and X's rows are not 8-byte aligned, so 'subgroup' loads V (and the forward's U) as scalars. */
 const UNALIGNED: Shape = { B: 37, IN: 33, OUT: 100 };
 const TINY: readonly Shape[] = [
   { B: 1, IN: 1, OUT: 1 },
@@ -332,6 +336,20 @@ describe('matmul', () => {
     );
     expect(dispatch.label).toContain(`[${defaultMatmulVariant(cpu)}]`);
     cpu.arena.destroy();
+  });
+
+  it.skipIf(!supported('subgroup'))('subgroup loads U as vec4 where the strides and the bindings allow', async () => {
+    const ctx = await testKernelContext();
+    const { B, IN, OUT } = AWKWARD;
+    const t = (n: number) => ctx.arena.tensor('t', n * 4);
+    const kernelOf = async (dispatches: Promise<Dispatch[]>) => (await dispatches)[0].pipeline.label.split('[')[0];
+    const forward = (x: GPUBufferBinding | GPUBuffer) => matmulForward(ctx, { x, w: t(OUT * IN), b: t(OUT), y: t(B * OUT) }, { B, IN, OUT, activation: 'relu' }, 'subgroup');
+    expect(await kernelOf(forward(t(B * IN)))).toBe('matmul_subgroup_u4_v4');
+    expect(await kernelOf(matmulInputGrad(ctx, { dy: t(B * OUT), w: t(OUT * IN), dx: t(B * IN) }, { B, IN, OUT, activation: 'identity' }, 'subgroup'))).toBe('matmul_subgroup_u4_v2');
+    expect(await kernelOf(matmulWeightGrad(ctx, { dy: t(B * OUT), x: t(B * IN), dw: t(OUT * IN), db: t(OUT) }, { B, IN, OUT }, 'subgroup'))).toBe('matmul_subgroup_um4_v2_row_sums');
+    // X as a view 4 bytes into its buffer: no longer 16-byte aligned, so U is loaded as scalars.
+    expect(await kernelOf(forward(elementView(t(B * IN + 1), 1, B * IN)))).toBe('matmul_subgroup_v4');
+    ctx.arena.destroy();
   });
 
   it('rejects bindings that are too small and a missing A', async () => {
