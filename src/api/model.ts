@@ -25,6 +25,7 @@ import {
   type Divergence,
   type EpochRecord,
   type ProgressEvent,
+  type TrainerHooks,
   type TrainerSnapshot,
   type TrainerState,
   type TrainOutcome,
@@ -205,6 +206,37 @@ interface Training {
   readonly key: string;
   /** The device (workspace generation) the engine was built on. */
   readonly generation: number;
+}
+
+/**
+ * What a fit keeps on the host while it runs (see src/train/recovery.ts): the last good state, where
+ * a lost device's replacement goes on from (the fit's start, then every snapshot, checkpoint and
+ * epoch end), and the best epoch's weights so far.
+ */
+class HostTrack {
+  last: HostSnapshot | undefined;
+
+  constructor(public bestParams: Float32Array | undefined) {}
+
+  keep(state: TrainerState, snapshot: TrainerSnapshot): void {
+    this.last = { state: structuredClone(state), params: snapshot.params, optimizerState: snapshot.optimizerState, bestParams: this.bestParams };
+  }
+}
+
+/** One fit's training, as Model.trainRecovering runs it. */
+interface FitRun {
+  readonly engine: TrainingEngine;
+  readonly config: TrainConfig;
+  readonly sets: { readonly train: Dataset; readonly validation: Dataset | undefined };
+  readonly request: EnginePrepare;
+  readonly trainerConfig: Parameters<typeof runTrainer>[1];
+  readonly hooks: TrainerHooks;
+  readonly track: HostTrack;
+  /** Where a resumed fit starts (undefined: from the beginning). */
+  readonly state: TrainerState | undefined;
+  readonly recovery: Required<RecoverOptions>;
+  readonly signal: AbortSignal | undefined;
+  readonly onRecovery: ((recovery: Recovery) => void) | undefined;
 }
 
 /** A multi-layer perceptron on a {@link Gpu} or the CPU reference. Make one with {@link createModel} or {@link loadModel}. */
@@ -390,22 +422,14 @@ export class Model {
     const resuming = resume !== undefined && resume !== false;
     const overrides = readOptions(rest as Readonly<Record<string, unknown>>);
     const config = resuming ? this.resumeConfig(overrides) : this.fitConfig(overrides);
-    if (!(train instanceof Dataset)) throw new DataError(`fit: the training set must be a Dataset, found ${typeof train}`);
-
-    checkFitsModel(train, this.inputSize, this.classes, `training set "${train.name}"`);
-    const split = givenValidation ? { train: subset(train, config.trainSubset), validation: givenValidation } : trainingSplit(train, config);
-    const trainSet = split.train;
-    if (split.validation) checkFitsModel(split.validation, this.inputSize, this.classes, `validation set "${split.validation.name}"`);
-    if (config.patience > 0 && !split.validation) throw new ConfigError('patience needs a validation set: pass validation, or a valSplit above 0');
-    this.adoptData(train, trainSet, config, resuming);
-    if (split.validation) this.checkNames(split.validation, `validation set "${split.validation.name}"`);
+    const sets = this.fitSets(train, givenValidation, config, resuming);
 
     const recovering = recovery.maxRecoveries > 0 && this.backend.device === 'gpu';
     // A device lost before the fit (between fits, or one that gave up): replaced before anything is built on it.
     if (recovering) await this.backend.recoverIfLost();
     const previous = this.training?.engine;
     const request = { ...prepare, kernels, tune };
-    let engine = await this.engineFor(config, trainSet, split.validation, request);
+    const engine = await this.engineFor(config, sets.train, sets.validation, request);
     const setup = engine !== previous ? (engine.setup ?? null) : null;
     let state: TrainerState | undefined;
     if (resuming) {
@@ -413,15 +437,9 @@ export class Model {
       state = pending.state;
       if (pending.optimizerState) engine.writeOptimizerState(pending.optimizerState);
     }
-    let bestParams = typeof resume === 'object' && resume.best ? this.paramsOf(resume.best, 'the best checkpoint') : undefined;
-    // The last good state on the host (see src/train/recovery.ts): the fit's start, then every
-    // snapshot, checkpoint and epoch end. A lost device is replaced and training goes on from it.
-    let last: HostSnapshot | undefined = recovering
-      ? { state: structuredClone(state ?? initialTrainerState()), params: await engine.readParams(), optimizerState: await engine.readOptimizerState(), bestParams }
-      : undefined;
-    const keep = (s: TrainerState, snapshot: TrainerSnapshot) => {
-      last = { state: structuredClone(s), params: snapshot.params, optimizerState: snapshot.optimizerState, bestParams };
-    };
+    const track = new HostTrack(typeof resume === 'object' && resume.best ? this.paramsOf(resume.best, 'the best checkpoint') : undefined);
+    // Recovery's first restart point: the fit's start.
+    if (recovering) track.last = { state: structuredClone(state ?? initialTrainerState()), params: await engine.readParams(), optimizerState: await engine.readOptimizerState(), bestParams: track.bestParams };
     const snapshotInfo = (state: TrainerState, snapshot: TrainerSnapshot): CheckpointInfo => ({
       step: state.t,
       history: state.history,
@@ -430,56 +448,92 @@ export class Model {
       checkpoint: (o = {}) => this.encode(config, snapshot.params, o.resumable ? { state, optimizerState: snapshot.optimizerState } : undefined),
     });
     const stepsPerEpoch = engine.stepsPerEpoch;
-    onStart?.({ trainCount: trainSet.count, validationCount: split.validation?.count ?? 0, stepsPerEpoch, setup });
+    onStart?.({ trainCount: sets.train.count, validationCount: sets.validation?.count ?? 0, stepsPerEpoch, setup });
     const trainerConfig = {
       ...config,
       progressPerEpoch: progressEvery ? Math.ceil(stepsPerEpoch / Math.max(1, progressEvery)) : 10,
       checkpointEvery: onCheckpoint ? (checkpointEvery ?? 0) : 0,
       snapshotEvery: recovering ? recovery.snapshotEvery : 0,
     };
-    const hooks = {
+    const hooks: TrainerHooks = {
       // Steps replayed after a recovery are not reported twice.
       progress: onProgress && progressOnce(onProgress, state?.t ?? 0),
-      snapshot: keep,
-      checkpoint: async (s: TrainerState, snapshot: TrainerSnapshot) => {
-        keep(s, snapshot);
+      snapshot: (s, snapshot) => track.keep(s, snapshot),
+      checkpoint: async (s, snapshot) => {
+        track.keep(s, snapshot);
         await onCheckpoint?.(snapshotInfo(s, snapshot));
       },
-      epochEnd: async (record: EpochRecord, s: TrainerState, improved: boolean, snapshot: TrainerSnapshot) => {
-        if (improved) bestParams = snapshot.params;
-        keep(s, snapshot);
+      epochEnd: async (record, s, improved, snapshot) => {
+        if (improved) track.bestParams = snapshot.params;
+        track.keep(s, snapshot);
         await onEpochEnd?.(record, { ...snapshotInfo(s, snapshot), improved });
       },
     };
+    const run = await this.trainRecovering({ engine, config, sets, request, trainerConfig, hooks, track, state, recovery, signal, onRecovery });
+    const restoredBest = await this.endFit(run.engine, run.outcome, track, config, restoreBest !== false);
+    const { outcome } = run;
+    return {
+      status: outcome.reason,
+      history: outcome.state.history,
+      best: outcome.state.best,
+      restoredBest,
+      ...(outcome.divergence ? { divergence: outcome.divergence } : {}),
+      steps: outcome.state.t,
+      recoveries: run.recoveries,
+      config,
+      trainCount: sets.train.count,
+      validationCount: sets.validation?.count ?? 0,
+      seconds: (performance.now() - started) / 1000,
+      setup,
+    };
+  }
+
+  /** The sets a fit trains and validates on, checked against the model, with the training data adopted (see adoptData). */
+  private fitSets(train: Dataset, givenValidation: Dataset | undefined, config: TrainConfig, resuming: boolean): { train: Dataset; validation: Dataset | undefined } {
+    if (!(train instanceof Dataset)) throw new DataError(`fit: the training set must be a Dataset, found ${typeof train}`);
+    checkFitsModel(train, this.inputSize, this.classes, `training set "${train.name}"`);
+    const split = givenValidation ? { train: subset(train, config.trainSubset), validation: givenValidation } : trainingSplit(train, config);
+    if (split.validation) checkFitsModel(split.validation, this.inputSize, this.classes, `validation set "${split.validation.name}"`);
+    if (config.patience > 0 && !split.validation) throw new ConfigError('patience needs a validation set: pass validation, or a valSplit above 0');
+    this.adoptData(train, split.train, config, resuming);
+    if (split.validation) this.checkNames(split.validation, `validation set "${split.validation.name}"`);
+    return { train: split.train, validation: split.validation };
+  }
+
+  /**
+   * Runs the trainer; when the device is lost (and recovery allows), opens a new one, rebuilds the
+   * engine there, restores the last host snapshot and goes on, until the trainer returns.
+   */
+  private async trainRecovering(run: FitRun): Promise<{ engine: TrainingEngine; outcome: TrainOutcome; recoveries: Recovery[] }> {
+    const { config, sets, request, track, recovery } = run;
+    let { engine, state } = run;
     const recoveries: Recovery[] = [];
     /** Devices replaced in this fit (a loss while a new one was being set up counts too). */
     let replaced = 0;
     let submitted = state?.t ?? 0;
     /** Set after a loss: the new device's engine is still to build, and then the recovery to report. */
-    let rebuild: Omit<Recovery, 'seconds'> & { began: number; snapshot: HostSnapshot } | undefined;
-    let outcome: TrainOutcome;
+    let rebuild: (Omit<Recovery, 'seconds'> & { began: number; snapshot: HostSnapshot }) | undefined;
     for (;;) {
       const generation = this.backend.generation;
       try {
         if (rebuild) {
           const { began, snapshot, ...lost } = rebuild;
-          engine = await this.engineFor(config, trainSet, split.validation, request);
+          engine = await this.engineFor(config, sets.train, sets.validation, request);
           this.backend.writeParams(snapshot.params);
           engine.writeOptimizerState(snapshot.optimizerState);
           const event: Recovery = { ...lost, seconds: (performance.now() - began) / 1000 };
           rebuild = undefined;
           recoveries.push(event);
-          onRecovery?.(event);
+          run.onRecovery?.(event);
         }
-        outcome = await runTrainer(engine, trainerConfig, hooks, { resume: state, bestParams, signal, onSubmit: (t) => (submitted = t) });
-        break;
+        const outcome = await runTrainer(engine, run.trainerConfig, run.hooks, { resume: state, bestParams: track.bestParams, signal: run.signal, onSubmit: (t) => (submitted = t) });
+        return { engine, outcome, recoveries };
       } catch (error) {
-        const lost = last !== undefined && (await this.backend.isDeviceLoss(error, generation));
-        if (!lost) {
+        const snapshot = track.last;
+        if (!snapshot || !(await this.backend.isDeviceLoss(error, generation))) {
           this.backend.remember(undefined); // the device alone knows where training stopped
           throw error;
         }
-        const snapshot: HostSnapshot = last!;
         // What the host holds stays this model's: after gpu.recover(), save({ resumable: true }) or fit({ resume: true }) go on from it.
         this.backend.remember(snapshot.params);
         this.bestParams = snapshot.bestParams;
@@ -490,39 +544,34 @@ export class Model {
         await this.backend.recoverDevice(generation);
         replaced += 1;
         state = snapshot.state;
-        bestParams = snapshot.bestParams;
+        track.bestParams = snapshot.bestParams;
         rebuild = { count: replaced, reason, lostAt: submitted, restoredAt: snapshot.state.t, replayed: submitted - snapshot.state.t, began: rebuild?.began ?? began, snapshot };
       }
     }
+  }
+
+  /**
+   * What the model holds after a fit: the trained engine, the host's copy of the weights where it
+   * knows them, where a later fit may resume, and (finished, if asked) the best epoch's weights.
+   * Returns whether those were restored.
+   */
+  private async endFit(engine: TrainingEngine, outcome: TrainOutcome, track: HostTrack, config: TrainConfig, restoreBest: boolean): Promise<boolean> {
     await this.backend.adoptTrained(engine);
-    if (outcome.snapshot) keep(outcome.state, outcome.snapshot);
+    if (outcome.snapshot) track.keep(outcome.state, outcome.snapshot);
     // The host knows the weights where training stopped when its last snapshot is of that step.
-    const final = last?.state.t === outcome.state.t && outcome.reason !== 'diverged' ? last : undefined;
+    const final = track.last?.state.t === outcome.state.t && outcome.reason !== 'diverged' ? track.last : undefined;
     this.backend.remember(final?.params);
     this.bestParams = outcome.bestParams;
     this.pending = outcome.reason === 'interrupted' || outcome.reason === 'completed' || outcome.reason === 'early-stopped'
       ? { config, state: outcome.state, ...(final ? { optimizerState: final.optimizerState } : {}) }
       : undefined;
     const finished = outcome.reason === 'completed' || outcome.reason === 'early-stopped';
-    const restoredBest = finished && restoreBest !== false && outcome.bestParams !== undefined;
+    const restoredBest = finished && restoreBest && outcome.bestParams !== undefined;
     if (restoredBest) this.backend.writeParams(outcome.bestParams!);
     // A finished fit that restored the best weights cannot be continued: its engine no longer holds where it ended.
     if (restoredBest) this.pending = undefined;
     this.current = config;
-    return {
-      status: outcome.reason,
-      history: outcome.state.history,
-      best: outcome.state.best,
-      restoredBest,
-      ...(outcome.divergence ? { divergence: outcome.divergence } : {}),
-      steps: outcome.state.t,
-      recoveries,
-      config,
-      trainCount: trainSet.count,
-      validationCount: split.validation?.count ?? 0,
-      seconds: (performance.now() - started) / 1000,
-      setup,
-    };
+    return restoredBest;
   }
 
   /**
