@@ -12,7 +12,8 @@
 // lanes is done lane by lane (a loop of some 12 instructions per lane, bounds checks included), so
 // the number of per-lane loads, not FMAs, sets the speed. Hence:
 // - a workgroup is one subgroup and computes 16 rows × 16 columns of the output; each invocation
-//   owns 16 rows × 2 columns (lane_columns) in 16 vec2 accumulators (32 registers);
+//   owns 16 rows × 2 columns (lane_columns) in 16 vec2 accumulators (32 registers), spelled out as
+//   named variables in each kernel: as an array they would live in memory (3× slower, bench/RESULTS.md);
 // - each lane loads V for its own two columns only, and U is loaded once per subgroup: each lane
 //   loads a part of the 16 rows' block and subgroupBroadcast hands every lane all of it (broadcasts
 //   are free there), so one U value feeds 8 lanes × 2 columns of FMAs and one V value 16 rows;
