@@ -26,7 +26,7 @@
 // the directory. What a run needs (pid, host, start and command in the message; stale the moment
 // the process is gone) is this small module.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,14 +186,20 @@ function refusal(dir: string, file: string, holder: LockHolder): RunLockError {
 // ---------------------------------------------------------------------------------------------
 // Creating and taking over
 
+/** A new file beside `file` holding `text`, under a name no other process uses. */
+function writeTemp(file: string, text: string): string {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temp, text, { flag: 'wx' });
+  return temp;
+}
+
 /**
  * Creates `file` holding `text` if no file of that name exists; false if one does. The file appears
  * complete: written under a temporary name, then hard-linked into place (atomic, fails if the
  * name exists). Without hard links (some FAT, SMB or FUSE mounts) it falls back to open('wx').
  */
 function createExclusive(file: string, text: string): boolean {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temp, text, { flag: 'wx' });
+  const temp = writeTemp(file, text);
   try {
     linkSync(temp, file);
     return true;
@@ -227,10 +233,10 @@ function createExclusive(file: string, text: string): boolean {
  * stale content (`<lock>.takeover-<hash>-<n>`), created exclusively, so at most one live process
  * holds a claim on one stale lock at a time. Holding the claim, it checks that the lock file still
  * holds the stale content (another claimant may have replaced it already, and a fresh lock has
- * other content: every lock names its pid and start time), removes it, and creates its own lock
- * exclusively: if a newcomer created a lock in between, the newcomer holds it and we lost fairly.
- * Nobody else ever removes a lock file that is not stale, so the check-then-remove cannot remove a
- * live lock. Claims are removed once done; a claimant killed while holding its claim (a window of
+ * other content: every lock names its pid and start time) and renames its own lock over it: one
+ * atomic step, so there is no moment without a lock file in which a newcomer could create one (and
+ * take the lock without knowing a stale one was there). Nobody else ever changes a lock file that
+ * is present and not theirs, so the check-then-replace cannot replace a live lock. Claims are removed once done; a claimant killed while holding its claim (a window of
  * microseconds) leaves claim n behind, whose process is gone: the others then claim n+1.
  *
  * 'taken': the lock is ours; 'busy': another process is taking it over, or took it: look again.
@@ -243,8 +249,13 @@ function takeOver(file: string, staleText: string, ourText: string): 'taken' | '
     if (createExclusive(claim, ourText)) {
       try {
         if (readText(file) !== staleText) return 'busy';
-        unlinkSync(file);
-        if (!createExclusive(file, ourText)) return 'busy';
+        const temp = writeTemp(file, ourText);
+        try {
+          renameSync(temp, file);
+        } catch (error) {
+          rmSync(temp, { force: true });
+          throw error;
+        }
         // Claims left by claimants that were killed: nobody needs them now.
         for (let k = 1; k < n; k++) rmSync(claimName(k), { force: true });
         return 'taken';
