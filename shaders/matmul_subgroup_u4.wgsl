@@ -9,10 +9,9 @@ fn u_element(i: u32) -> f32 {
   return u[i / 4u][i % 4u];
 }
 
-// U[m, k..k+3] (m clamped; 0 past K).
+// U[m, k..k+3] (m clamped; k < K always, as K is a multiple of 4).
 fn u_quad(m: u32, k: u32) -> vec4f {
-  let q = u[(min(m, M - 1u) * SU_M + min(k, K - 4u)) / 4u];
-  return select(vec4f(), q, k < K);
+  return u[(min(m, M - 1u) * SU_M + k) / 4u];
 }
 
 @compute @workgroup_size(8)

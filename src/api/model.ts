@@ -439,7 +439,7 @@ export class Model {
     }
     const track = new HostTrack(typeof resume === 'object' && resume.best ? this.paramsOf(resume.best, 'the best checkpoint') : undefined);
     // Recovery's first restart point: the fit's start.
-    if (recovering) track.last = { state: structuredClone(state ?? initialTrainerState()), params: await engine.readParams(), optimizerState: await engine.readOptimizerState(), bestParams: track.bestParams };
+    if (recovering) track.keep(state ?? initialTrainerState(), { params: await engine.readParams(), optimizerState: await engine.readOptimizerState() });
     const snapshotInfo = (state: TrainerState, snapshot: TrainerSnapshot): CheckpointInfo => ({
       step: state.t,
       history: state.history,

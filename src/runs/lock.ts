@@ -236,8 +236,9 @@ function createExclusive(file: string, text: string): boolean {
  * other content: every lock names its pid and start time) and renames its own lock over it: one
  * atomic step, so there is no moment without a lock file in which a newcomer could create one (and
  * take the lock without knowing a stale one was there). Nobody else ever changes a lock file that
- * is present and not theirs, so the check-then-replace cannot replace a live lock. Claims are removed once done; a claimant killed while holding its claim (a window of
- * microseconds) leaves claim n behind, whose process is gone: the others then claim n+1.
+ * is present and not theirs, so the check-then-replace cannot replace a live lock. Claims are
+ * removed once done; a claimant killed while holding its claim (a window of microseconds) leaves
+ * claim n behind, whose process is gone: the others then claim n+1.
  *
  * 'taken': the lock is ours; 'busy': another process is taking it over, or took it: look again.
  */
