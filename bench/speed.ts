@@ -25,8 +25,9 @@
 //   --parts=ours,cpu,numpy,torch,tfjs,breakdown  --epochs=4  --extra-batch-sizes=64,256 (or none)
 //   --cpu-steps=20  --tfjs-steps=100  --tfjs-rounds=3  --rounds=7 --breakdown-batch=128 (breakdown)
 //   --python=/usr/bin/python3  --markdown (the tables for bench/RESULTS.md)  --json
-//   --separate-dropout, --separate-bias-grad (ours and breakdown: dropout, or the bias gradients, as
-//   separate dispatches instead of inside the matmul dispatches; both give the step as it was before)
+//   --separate-dropout, --separate-bias-grad, --separate-output-layer (ours and breakdown: dropout or
+//   the bias gradients as separate dispatches instead of inside the matmul dispatches, the output
+//   layer as its own product instead of inside the loss's dispatch; all three give the step as it was)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
@@ -80,8 +81,8 @@ interface Args {
   python: string;
   markdown: boolean;
   json: boolean;
-  /** TrainPlanOptions.fuseDropout and fuseBiasGrad for ours and the breakdown. */
-  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean };
+  /** TrainPlanOptions.fuseDropout, fuseBiasGrad and fuseOutputLayer for ours and the breakdown. */
+  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean; fuseOutputLayer: boolean };
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -109,7 +110,11 @@ function parseArgs(argv: readonly string[]): Args {
     python: value('python') ?? '/usr/bin/python3',
     markdown: argv.includes('--markdown'),
     json: argv.includes('--json'),
-    fusion: { fuseDropout: !argv.includes('--separate-dropout'), fuseBiasGrad: !argv.includes('--separate-bias-grad') },
+    fusion: {
+      fuseDropout: !argv.includes('--separate-dropout'),
+      fuseBiasGrad: !argv.includes('--separate-bias-grad'),
+      fuseOutputLayer: !argv.includes('--separate-output-layer'),
+    },
   };
 }
 

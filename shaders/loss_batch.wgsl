@@ -6,9 +6,15 @@
 //   fn row_loss_and_grad(base: u32, y: u32, best: u32) -> f32         the same, writing grad[base + c]
 // for the row of `outputs` at `base` (= r·C), its label y and its argmax `best` (softmax
 // cross-entropy subtracts that row maximum; the squared error has no use for it).
+//
+// `train_dense` is `train` with the output layer in front (src/kernels/loss.ts, denseLoss): each row's
+// logits, x[r]·Wᵀ + b, are computed by the invocation that owns the row and written to `outputs`,
+// where the row functions then read them. One dispatch fewer per training step; the host keeps it to
+// layers of few multiply-adds per row, since one workgroup does the whole batch.
 struct Params {
-  B: u32,   // rows of outputs and grad (step.rows of them are valid; the rest are padding)
-  C: u32,   // classes
+  B: u32,    // rows of outputs and grad (step.rows of them are valid; the rest are padding)
+  C: u32,    // classes
+  IN: u32,   // train_dense: inputs of the output layer (0 otherwise)
 }
 
 struct Record {
@@ -17,7 +23,8 @@ struct Record {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> outputs: array<f32>;          // [B, C] logits (or outputs for MSE)
+// [B, C] logits (or outputs for MSE); written by train_dense (valid rows only), read by every entry.
+@group(0) @binding(1) var<storage, read_write> outputs: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;           // [B]
 @group(0) @binding(3) var<storage, read_write> records: array<Record>; // [steps]: this step writes records[step.record]
 // Binding 5 is status for `train` and predictions for `evaluate` (WGSL allows two variables on one
@@ -25,6 +32,12 @@ struct Record {
 @group(0) @binding(5) var<storage, read_write> status: array<u32>;      // train: status[0] = first step with a non-finite loss
 @group(0) @binding(6) var<storage, read_write> grad: array<f32>;        // train: [B, C] d(loss_sum · inv_rows)/d outputs
 @group(0) @binding(5) var<storage, read_write> predictions: array<u32>; // evaluate: [N] argmax, at step.batch_start + r
+// train_dense only: the output layer's input and parameters (W is [C, IN], as PyTorch's nn.Linear),
+// x and W as vec4 along IN (IN a multiple of 4, 16-byte aligned views): a software adapter pays per
+// load, not per byte (bench/RESULTS.md).
+@group(0) @binding(7) var<storage, read> dense_x4: array<vec4f>;   // [B, IN / 4]
+@group(0) @binding(8) var<storage, read> dense_w4: array<vec4f>;   // [C, IN / 4]
+@group(0) @binding(9) var<storage, read> dense_b: array<f32>;      // [C]
 
 // Invocation i handles rows i, i + WORKGROUP_SIZE, ... one row at a time (a row is C contiguous
 // values), accumulating its loss and correct count; a tree reduction in workgroup memory then sums
@@ -70,17 +83,55 @@ fn reduce_batch(lid: u32, loss: f32, correct: u32) -> Record {
   return Record(loss_partial[0], correct_partial[0]);
 }
 
+/** Row r's loss, and whether its argmax is the label; writes its gradient row (training). */
+fn train_row(r: u32) -> Record {
+  let base = r * params.C;
+  let y = labels[r];
+  let best = row_argmax(base);
+  return Record(row_loss_and_grad(base, y, best), select(0u, 1u, best == y));
+}
+
+/** Row r of the output layer, x[r]·Wᵀ + b, into outputs[r·C ..]. */
+fn dense_row(r: u32) {
+  let quads = params.IN / 4u;
+  let x0 = r * quads;
+  for (var c = 0u; c < params.C; c++) {
+    let w0 = c * quads;
+    var z = vec4f(0.0);
+    for (var k = 0u; k < quads; k++) {
+      z = fma(dense_x4[x0 + k], dense_w4[w0 + k], z);
+    }
+    outputs[r * params.C + c] = (z.x + z.y) + (z.z + z.w) + dense_b[c];
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn train(@builtin(local_invocation_index) lid: u32) {
   var loss = 0.0;
   var correct = 0u;
   for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
-    let base = r * params.C;
-    let y = labels[r];
-    let best = row_argmax(base);
-    correct += select(0u, 1u, best == y);
-    loss += row_loss_and_grad(base, y, best);
+    let row = train_row(r);
+    loss += row.loss_sum;
+    correct += row.correct;
   }
+  finish_training_batch(lid, loss, correct);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn train_dense(@builtin(local_invocation_index) lid: u32) {
+  var loss = 0.0;
+  var correct = 0u;
+  for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
+    dense_row(r);
+    let row = train_row(r);
+    loss += row.loss_sum;
+    correct += row.correct;
+  }
+  finish_training_batch(lid, loss, correct);
+}
+
+/** Zeroes the padding rows' gradient, then writes the step's record and flags a non-finite loss. */
+fn finish_training_batch(lid: u32, loss: f32, correct: u32) {
   // Padding rows contribute nothing to the gradient.
   for (var i = step.rows * params.C + lid; i < params.B * params.C; i += WORKGROUP_SIZE) {
     grad[i] = 0.0;

@@ -12,7 +12,7 @@ import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
-import { LOSS_RECORD_BYTES, lossBatch } from '../kernels/loss.ts';
+import { denseLoss, LOSS_RECORD_BYTES, lossBatch } from '../kernels/loss.ts';
 import { MATMUL_VARIANTS, matmulForward, matmulInputGrad, matmulVariantSupported, matmulWeightGrad, type MatmulVariantName } from '../kernels/matmul.ts';
 import { optimizerUpdate } from '../kernels/optimizer.ts';
 import { StepParamsRing } from '../kernels/step-params.ts';
@@ -262,6 +262,39 @@ export async function checkOtherKernels(ctx: KernelContext): Promise<KernelCheck
         })),
       );
     }
+  }
+
+  // The training loss with the output layer in front: the logits it writes for the valid rows
+  // against the reference dense layer, then the loss of those very logits as above.
+  for (const loss of ['ce', 'mse'] as const) {
+    const [B, IN, C, rows] = [37, 36, 10, 33];
+    results.push(
+      ...(await checkCase(ctx, { kernel: 'loss', what: `${loss} train with the output layer ${B}x${IN}->${C} (${rows} rows)` }, async () => {
+        const [x, w, b] = [random(B * IN, `dense x ${loss}`), random(C * IN, `dense w ${loss}`, -0.5, 0.5), random(C, `dense b ${loss}`, -0.5, 0.5)];
+        const y = labels(B, C, `dense loss ${loss}`);
+        const io = {
+          logits: arena.tensor('logits', B * C * 4),
+          labels: arena.tensorWithData('labels', y),
+          records: arena.tensor('records', LOSS_RECORD_BYTES),
+          status: arena.tensor('status', 4),
+          grad: arena.tensor('grad', B * C * 4),
+          step: stepRing(ctx, { t: 1, rows }),
+          x: arena.tensorWithData('x', x),
+          w: arena.tensorWithData('w', w),
+          b: arena.tensorWithData('b', b),
+        };
+        await run(device, [await denseLoss(ctx, loss, io, { B, C, IN })]);
+        const logits = await readFloat32(device, io.logits);
+        const expected = ref.lossFor(loss, logits, y, B, C, rows);
+        const record = await readFloat32(device, io.records);
+        return [
+          ['logits', logits.subarray(0, rows * C), ref.matmulForward(x, w, b, B, IN, C, 'identity').subarray(0, rows * C), matmulTolerance(IN)],
+          ['loss sum', [record[0]], [expected.lossSum], LOSS_SUM],
+          ['correct', [(await readUint32(device, io.records))[1]], [expected.correct], EXACT],
+          ['grad', await readFloat32(device, io.grad), expected.grad, lossGradTolerance(rows)],
+        ];
+      })),
+    );
   }
 
   // Optimizers: three steps with weight decay, weights ending mid-buffer as the biases follow them.

@@ -4,6 +4,8 @@
 //   training:   also writes grad [B, C] (zero on padding rows) and flags a non-finite loss in status
 //   evaluation (dims.mode 'eval'): writes predictions[step.batch_start + r] instead of a gradient and
 //               binds no status (a non-finite test loss shows in its record; it must not freeze training)
+// denseLoss is the training form with the output layer in front (its logits computed in the same
+// dispatch), for output layers of few multiply-adds per row.
 import lossBatchWgsl from '../../shaders/loss_batch.wgsl?raw';
 import mseWgsl from '../../shaders/mse.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
@@ -65,36 +67,85 @@ const rowFunctions: Record<Loss, string> = { ce: softmaxXentWgsl, mse: mseWgsl }
 const kernelName: Record<Loss, string> = { ce: 'softmax_xent', mse: 'mse' };
 type Mode = NonNullable<LossDims['mode']>;
 
-function def(loss: Loss, mode: Mode): KernelDef {
+/** 'dense': training with the output layer in front (denseLoss). */
+type Entry = Mode | 'dense';
+
+function def(loss: Loss, entry: Entry): KernelDef {
   const common = [
     { name: 'params', kind: 'uniform' },
-    { name: 'logits', kind: 'read' },
+    { name: 'logits', kind: 'write' }, // read_write: train_dense writes it (the other entries only read)
     { name: 'labels', kind: 'read' },
     { name: 'records', kind: 'write' },
     { name: 'step', kind: 'slot' },
   ] as const;
+  const training = [...common, { name: 'status', kind: 'write' }, { name: 'grad', kind: 'write' }] as const;
   return {
-    name: `${kernelName[loss]}_${mode}`,
+    name: `${kernelName[loss]}_${entry}`,
     source: lossBatchWgsl,
     includes: [stepParamsWgsl, rowFunctions[loss]],
-    entryPoint: mode === 'train' ? 'train' : 'evaluate',
+    entryPoint: { train: 'train', eval: 'evaluate', dense: 'train_dense' }[entry],
     bindings:
-      mode === 'train'
-        ? [...common, { name: 'status', kind: 'write' }, { name: 'grad', kind: 'write' }]
-        : [...common, { name: 'predictions', kind: 'write' }],
+      entry === 'eval'
+        ? [...common, { name: 'predictions', kind: 'write' }]
+        : entry === 'train'
+          ? training
+          : [...training, { name: 'x', kind: 'read' }, { name: 'w', kind: 'read' }, { name: 'b', kind: 'read' }],
   };
 }
 
-const DEFS: Record<Loss, Record<Mode, KernelDef>> = {
-  ce: { train: def('ce', 'train'), eval: def('ce', 'eval') },
-  mse: { train: def('mse', 'train'), eval: def('mse', 'eval') },
-};
+const defs = (loss: Loss): Record<Entry, KernelDef> => ({
+  train: def(loss, 'train'),
+  eval: def(loss, 'eval'),
+  dense: def(loss, 'dense'),
+});
+const DEFS: Record<Loss, Record<Entry, KernelDef>> = { ce: defs('ce'), mse: defs('mse') };
+
+async function lossDispatch(ctx: KernelContext, kind: Loss, entry: Entry, io: Record<string, BindingResource>, shape: { B: number; C: number; IN: number }): Promise<Dispatch> {
+  const kernel = await ctx.cache.compile(DEFS[kind][entry], { WORKGROUP_SIZE: WORKGROUP_SIZE[ctx.adapterKind] });
+  const params = ctx.arena.uniform(`${kernel.label} params`, packUniform([['u32', shape.B], ['u32', shape.C], ['u32', shape.IN]]));
+  return bindKernel(ctx.device, kernel, { params, ...io }, [1, 1, 1]);
+}
 
 /** The loss `kind` over one batch (see the top of this file); io must match dims.mode. */
-export async function lossBatch(ctx: KernelContext, kind: Loss, io: TrainLossIo | EvalLossIo, dims: LossDims): Promise<Dispatch> {
-  const kernel = await ctx.cache.compile(DEFS[kind][dims.mode ?? 'train'], { WORKGROUP_SIZE: WORKGROUP_SIZE[ctx.adapterKind] });
-  const params = ctx.arena.uniform(`${kernel.label} params`, packUniform([['u32', dims.B], ['u32', dims.C]]));
-  return bindKernel(ctx.device, kernel, { params, ...io }, [1, 1, 1]);
+export function lossBatch(ctx: KernelContext, kind: Loss, io: TrainLossIo | EvalLossIo, dims: LossDims): Promise<Dispatch> {
+  return lossDispatch(ctx, kind, dims.mode ?? 'train', { ...io }, { B: dims.B, C: dims.C, IN: 0 });
+}
+
+export interface DenseLossIo extends TrainLossIo {
+  /** [B, IN] the output layer's input. */
+  readonly x: BindingResource;
+  /** [C, IN] its weight. */
+  readonly w: BindingResource;
+  /** [C] its bias. */
+  readonly b: BindingResource;
+}
+
+/**
+ * Multiply-adds per row up to which the output layer goes into the loss's single workgroup (C·IN:
+ * 1,280 for the default 128→10 layer). Above it the layer keeps its own matrix product, spread over
+ * many workgroups: one invocation per row would serialize W2's 1024→10 layer.
+ */
+export const DENSE_LOSS_MAX_MACS_PER_ROW = 4096;
+
+/**
+ * Whether denseLoss takes an output layer of these sizes: few multiply-adds per row, and IN a
+ * multiple of 4 (x and W are loaded as vec4; the parameter layout aligns every tensor to 256 bytes).
+ */
+export function denseLossFits(IN: number, C: number): boolean {
+  return IN % 4 === 0 && IN * C <= DENSE_LOSS_MAX_MACS_PER_ROW;
+}
+
+/**
+ * Training's loss with the identity output layer in front: logits = x·Wᵀ + b for the valid rows
+ * (written to io.logits), then exactly lossBatch's training work. One dispatch instead of two.
+ */
+export async function denseLoss(ctx: KernelContext, kind: Loss, io: DenseLossIo, dims: { readonly B: number; readonly C: number; readonly IN: number }): Promise<Dispatch> {
+  if (!denseLossFits(dims.IN, dims.C)) {
+    throw new RangeError(`denseLoss: an output layer of ${dims.IN}x${dims.C} needs IN a multiple of 4 and at most ${DENSE_LOSS_MAX_MACS_PER_ROW} multiply-adds per row`);
+  }
+  const misaligned = Object.entries({ x: io.x, w: io.w }).filter(([, r]) => !(r instanceof GPUBuffer) && (r.offset ?? 0) % 16 !== 0);
+  if (misaligned.length) throw new RangeError(`denseLoss: ${misaligned.map(([name]) => name).join(' and ')} must start at a multiple of 16 bytes (vec4 loads)`);
+  return lossDispatch(ctx, kind, 'dense', { ...io }, dims);
 }
 
 /** Softmax cross-entropy: loss = logsumexp(z) − z_y per row; grad = (softmax(z) − onehot) · inv_rows. */

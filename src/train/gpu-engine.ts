@@ -116,9 +116,10 @@ export interface GpuEngineOptions {
   /** Seeds the dropout masks. */
   readonly seed: number;
   readonly evalBatchSize: number;
-  /** Dropout and bias gradients inside the matmul dispatches (default true); see TrainPlanOptions. */
+  /** Dropout and bias gradients inside the matmul dispatches, the output layer inside the loss's (default true); see TrainPlanOptions. */
   readonly fuseDropout?: boolean;
   readonly fuseBiasGrad?: boolean;
+  readonly fuseOutputLayer?: boolean;
   /** The parameter buffer to train (a model's, which outlives the engine); absent: the engine makes one. */
   readonly params?: GPUBuffer;
   /** The model's input affine (its standardization of f32 features); absent: the identity. */
@@ -167,6 +168,7 @@ export async function createGpuEngine(
           seed: options.seed,
           fuseDropout: options.fuseDropout,
           fuseBiasGrad: options.fuseBiasGrad,
+          fuseOutputLayer: options.fuseOutputLayer,
         }),
         ...names.map((name) => EvalPlan.create(ctx, spec, model, session.sets[name]!, options.evalBatchSize)),
       ]);

@@ -10,7 +10,7 @@ import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
-import { meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
+import { denseLoss, denseLossFits, meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
 import { matmulForward, matmulInputGrad, matmulWeightGrad } from '../kernels/matmul.ts';
 import { optimizerUpdate } from '../kernels/optimizer.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
@@ -153,10 +153,16 @@ export interface TrainPlanOptions {
    * or by the separate bias_grad kernel (one more dispatch per layer).
    */
   readonly fuseBiasGrad?: boolean;
+  /**
+   * The output layer computed inside the loss dispatch (default, where denseLossFits its size), or
+   * by its own matrix product before the loss.
+   */
+  readonly fuseOutputLayer?: boolean;
 }
 
 /**
- * One training step, replayed: gather → dense layers (+ dropout) → loss → backward → optimizer.
+ * One training step, replayed: gather → dense layers (+ dropout) → loss (with the output layer, where
+ * it is small) → backward → optimizer.
  * Per step the host writes one StepParams slot; losses and correct counts accumulate in
  * `records` on the GPU and are read back only when the trainer asks.
  */
@@ -210,17 +216,24 @@ export class TrainPlan {
     arena.adopt(ring.buffer);
     const step = ring.buffer;
 
+    const last = layers[layers.length - 1];
+    // The output layer is always the identity without dropout (model/spec.ts).
+    const fuseOutput = (options.fuseOutputLayer ?? true) && denseLossFits(last.in, last.out);
+
     const dispatches = new DispatchList();
     dispatches.add(gatherDispatches(ctx, data, model, buffers, indices, step, B));
     const forward = { B, train: true, seed: options.seed, dropout: spec.dropout, fuseDropout };
-    dispatches.add(forwardDispatches(ctx, model, layers, buffers, forward, step));
-    const last = layers[layers.length - 1];
+    dispatches.add(forwardDispatches(ctx, model, fuseOutput ? layers.slice(0, -1) : layers, buffers, forward, step));
+    const lossIo = { logits: buffers.a[last.index], labels: buffers.y, grad: dz[last.index], records, status, step };
     dispatches.add(
-      lossKernel(spec)(
-        ctx,
-        { logits: buffers.a[last.index], labels: buffers.y, grad: dz[last.index], records, status, step },
-        { B, C, mode: 'train' },
-      ),
+      fuseOutput
+        ? denseLoss(
+            ctx,
+            spec.loss,
+            { ...lossIo, x: layerInput(buffers, last.index), w: model.paramView(last.weight), b: model.paramView(last.bias) },
+            { B, C, IN: last.in },
+          )
+        : lossKernel(spec)(ctx, lossIo, { B, C, mode: 'train' }),
     );
     for (let l = layers.length - 1; l >= 0; l--) {
       const layer = layers[l];

@@ -50,15 +50,15 @@ describe('dispose', () => {
     expect(live.size).toBe(0);
   });
 
-  it('keeps device memory and the process flat over 50 fit/evaluate/dispose cycles', async () => {
+  it('keeps device memory and the process flat over 150 fit/evaluate/dispose cycles', async () => {
     const at: { cycle: number; buffers: number; rss: number; heap: number }[] = [];
-    for (let cycle = 1; cycle <= 50; cycle++) {
+    for (let cycle = 1; cycle <= 150; cycle++) {
       const model = await createModel(gpu, { layers: [784, 16, 10], epochs: 1, batchSize: 200, seed: cycle });
       await model.fit(train, { valSplit: 200 });
       await model.evaluate(test);
       await model.predict(test.slice(0, 10));
       model.dispose();
-      if ([1, 10, 25, 50].includes(cycle)) {
+      if ([1, 10, 25, 75, 150].includes(cycle)) {
         // vitest.config.ts runs the tests with --expose-gc: measured after a collection.
         (globalThis as { gc?: () => void }).gc?.();
         const memory = process.memoryUsage();
@@ -69,11 +69,14 @@ describe('dispose', () => {
     console.log(`after cycles ${at.map((a) => a.cycle).join(', ')}: ${at.map((a) => a.buffers).join(', ')} live buffers; RSS ${at.map((a) => mb(a.rss)).join(', ')} MB; JS heap ${at.map((a) => mb(a.heap)).join(', ')} MB; ${created} buffers created in all`);
     // The datasets' copies stay (uploaded once, reused by every cycle); nothing else survives a cycle.
     for (const { buffers } of at) expect(buffers).toBe(at[0].buffers);
-    // The JS heap is flat once warm; the process settles too (the driver and allocator keep a
-    // plateau they reach in the first cycles: measured 350, 390, 397 MB at 1, 25, 50 and 397 MB at 150).
-    const [, , warm, last] = at;
+    // The JS heap is flat once warm; the process settles too, on a plateau that the driver and the
+    // allocator reach over the first cycles: measured 350, 390, 397 MB at 1, 25, 50 and 397 MB at 150
+    // on one machine, and on a slower one 374, 404, 413, 419, 430, 431, 433, 427 MB at 25, 50, ..., 200
+    // (2026-12-07), where 25 → 50 alone grew 25-38 MB. So the process is compared from cycle 75 on: a
+    // leak of 0.4 MB per cycle would pass 30 MB by 150.
+    const [, , warm, settled, last] = at;
     expect(last.heap - warm.heap).toBeLessThan(5e6);
-    expect(last.rss - warm.rss).toBeLessThan(30e6);
+    expect(last.rss - settled.rss).toBeLessThan(30e6);
   });
 
 });

@@ -42,11 +42,12 @@ describe('engine setup', () => {
     const engine = await createGpuEngine(session, spec, optimizerConfig('adam'), { batchSize: 8, stepsPerSubmit: 2, seed: 1, evalBatchSize: 16 });
     try {
       const setup = engine.setup!;
-      // 8 training pipelines (gather, 2 forward, loss, 2 weight grads, 1 input grad, optimizer), and
-      // evaluation's 2 forward and loss at B = 16 (its gather is training's; validation and test share all).
-      expect(setup.pipelines).toBe(11);
-      expect(setup.compiled).toBe(11);
-      expect(cache.warmedPipelines).toBe(11);
+      // 7 training pipelines (gather, 1 forward, the loss with the output layer, 2 weight grads, 1 input
+      // grad, optimizer), and evaluation's 2 forward and loss at B = 16 (its gather is training's;
+      // validation and test share all).
+      expect(setup.pipelines).toBe(10);
+      expect(setup.compiled).toBe(10);
+      expect(cache.warmedPipelines).toBe(10);
       expect(setup.seconds).toBeGreaterThan(0);
       expect(Object.keys(setup.kernels)).toEqual([]); // no selection given: nothing logged
       // A second engine of the same shapes compiles nothing.

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readBuffer, readFloat32, readUint32 } from '../../src/gpu/buffers.ts';
 import { StepParamsRing } from '../../src/kernels/step-params.ts';
-import { LOSS_RECORD_BYTES, lossBatch } from '../../src/kernels/loss.ts';
+import { DENSE_LOSS_MAX_MACS_PER_ROW, denseLoss, denseLossFits, LOSS_RECORD_BYTES, lossBatch } from '../../src/kernels/loss.ts';
 import type { Loss } from '../../src/model/spec.ts';
 import { lossFor } from '../../src/reference/loss.ts';
-import { LOSS_SUM, lossGradTolerance } from '../../src/check/tolerances.ts';
+import { matmulForward } from '../../src/reference/matmul.ts';
+import { LOSS_SUM, lossGradTolerance, matmulTolerance } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
 import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray, randomLabels } from '../helpers/random.ts';
@@ -166,5 +167,77 @@ describe('non-finite losses', () => {
     logits[0] = NaN;
     const gpu = await runLoss(c, logits, labels, 'eval', { t: 41 });
     expect(Number.isNaN(gpu.lossSum)).toBe(true);
+  });
+});
+
+// The output layer inside the training loss's dispatch (denseLoss). Its two halves are compared
+// each with its own tolerance: the logits it writes for the valid rows against the reference dense
+// layer (float64), and the loss, correct count and gradient against the reference loss of those
+// very logits, as the loss kernel alone is.
+describe('loss batch with the output layer in front (training)', () => {
+  const DENSE_CASES = [
+    { loss: 'ce', B: 37, IN: 36, C: 10, rows: 30 },
+    { loss: 'ce', B: 128, IN: 128, C: 10, rows: 128 },
+    { loss: 'ce', B: 37, IN: 100, C: 33, rows: 37 },
+    { loss: 'mse', B: 37, IN: 4, C: 3, rows: 20 },
+    { loss: 'mse', B: 128, IN: 128, C: 10, rows: 111 },
+  ] as const;
+
+  for (const c of DENSE_CASES) {
+    it(`${c.loss}, B=${c.B}, ${c.IN}->${c.C}, rows=${c.rows}`, async () => {
+      const ctx = await testKernelContext();
+      const { device, arena } = ctx;
+      const x = randomArray(c.B * c.IN, `dense x ${c.B}x${c.IN}`, -1, 1);
+      const w = randomArray(c.C * c.IN, `dense w ${c.C}x${c.IN}`, -0.5, 0.5);
+      const b = randomArray(c.C, `dense b ${c.C}`, -0.5, 0.5);
+      const labels = randomLabels(c.B, c.C, `dense labels ${c.B}x${c.C}`);
+      const ring = new StepParamsRing(device, 1);
+      arena.adopt(ring.buffer);
+      ring.set(0, { t: 3, batchStart: 0, rows: c.rows, record: 1, lr: 0 });
+      ring.flush();
+      const io = {
+        logits: arena.tensorWithData('logits', filled(c.B * c.C)),
+        labels: arena.tensorWithData('labels', labels),
+        records: arena.tensorWithData('records', filled(RECORDS * 2)),
+        status: arena.tensorWithData('status', Uint32Array.of(0)),
+        grad: arena.tensorWithData('grad', filled(c.B * c.C)),
+        step: ring.buffer,
+        x: arena.tensorWithData('x', x),
+        w: arena.tensorWithData('w', w),
+        b: arena.tensorWithData('b', b),
+      };
+      await runDispatches(device, [await denseLoss(ctx, c.loss, io, { B: c.B, C: c.C, IN: c.IN })]);
+      const logits = await readFloat32(device, io.logits);
+      const record = new Uint32Array(await readBuffer(device, io.records, LOSS_RECORD_BYTES, LOSS_RECORD_BYTES));
+      const grad = await readFloat32(device, io.grad);
+      const status = (await readUint32(device, io.status))[0];
+      arena.destroy();
+
+      const valid = c.rows * c.C;
+      const expectedLogits = matmulForward(x, w, b, c.B, c.IN, c.C, 'identity');
+      compareArrays('logits', logits.subarray(0, valid), expectedLogits.subarray(0, valid), matmulTolerance(c.IN), [c.rows, c.C]);
+      // Padding rows' logits are never computed (nothing reads them).
+      expect(new Set(new Uint32Array(logits.buffer).subarray(valid)), 'padding logits').toEqual(c.rows < c.B ? new Set([FILL]) : new Set());
+      const ref = lossFor(c.loss, logits, labels, c.B, c.C, c.rows);
+      compareArrays('lossSum', [new Float32Array(record.buffer)[0]], [ref.lossSum], LOSS_SUM);
+      expect(record[1], 'correct').toBe(ref.correct);
+      compareArrays('grad', grad, ref.grad, gradTolerance(c.rows), [c.B, c.C]);
+      expect(status, 'status').toBe(0);
+    });
+  }
+
+  it(`takes output layers of up to ${DENSE_LOSS_MAX_MACS_PER_ROW} multiply-adds per row with IN a multiple of 4, and refuses others`, async () => {
+    expect(denseLossFits(128, 10)).toBe(true);
+    expect(denseLossFits(DENSE_LOSS_MAX_MACS_PER_ROW / 4, 4)).toBe(true);
+    expect(denseLossFits(1024, 10)).toBe(false);
+    expect(denseLossFits(33, 10)).toBe(false);
+    const ctx = await testKernelContext();
+    const t = (bytes: number) => ctx.arena.tensor('t', bytes);
+    const io = { logits: t(4), labels: t(4), records: t(8), status: t(4), grad: t(4), step: t(256), x: t(64), w: t(64), b: t(4) };
+    await expect(denseLoss(ctx, 'ce', io, { B: 1, C: 10, IN: 1024 })).rejects.toThrow(/1024x10 needs IN a multiple of 4 and at most 4096 multiply-adds per row/);
+    await expect(denseLoss(ctx, 'ce', io, { B: 1, C: 2, IN: 33 })).rejects.toThrow(/33x2 needs IN a multiple of 4/);
+    const shifted = { ...io, w: { buffer: ctx.arena.tensor('w', 256), offset: 4 } };
+    await expect(denseLoss(ctx, 'ce', shifted, { B: 1, C: 2, IN: 4 })).rejects.toThrow(/w must start at a multiple of 16 bytes/);
+    ctx.arena.destroy();
   });
 });

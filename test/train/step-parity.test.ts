@@ -1,8 +1,8 @@
 // Whole training step parity: the GPU engine and the CPU reference engine run the same 20 steps
 // (same initial weights, same batches, same dropout masks) and must agree on the loss of every
 // step and on every parameter tensor at the end. Dropout and the bias gradients run inside the matmul
-// dispatches (the plan's default) in most cases, and as separate dispatches (fuseDropout and
-// fuseBiasGrad false) in a few.
+// dispatches (the plan's default) in most cases, and as separate dispatches (fuseDropout,
+// fuseBiasGrad and fuseOutputLayer false) in a few.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepParams } from '../../src/kernels/step-params.ts';
 import { initialParams } from '../../src/model/init.ts';
@@ -88,7 +88,7 @@ describe('whole training step: GPU vs CPU reference', async () => {
     const init = initialParams(spec, { kind: 'xavier' }, SEED);
     const options = { batchSize: B, seed: SEED, evalBatchSize: 64 };
     // Several steps per submit, as in training: each step must read its own StepParams slot.
-    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, fuseDropout: c.path === 'fused', fuseBiasGrad: c.path === 'fused' });
+    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, fuseDropout: c.path === 'fused', fuseBiasGrad: c.path === 'fused', fuseOutputLayer: c.path === 'fused' });
     gpuEngine.writeParams(init);
     const cpuEngine = new CpuEngine(spec, optimizer, init, data, options);
     try {

@@ -93,7 +93,6 @@ describe('a fit reports the variants it ran', () => {
       expect(result.setup?.kernels).toEqual(kernels);
       expect(Object.keys(kernels).sort()).toEqual([
         'forward 16x16->8 relu dropout',
-        'forward 16x8->4 identity',
         'forward 32x16->8 relu',
         'forward 32x8->4 identity',
         'input-grad 16x8<-4 relu dropout',
