@@ -5,7 +5,7 @@
 // a group of their own, @group(1) @binding(0), with the same layout in every pipeline: a step sets
 // that group once, with its slot's dynamic offset, instead of offsetting every dispatch's group 0
 // (dynamic offsets cost Dawn's binding and its Vulkan backend host time on each dispatch that has
-// them: 1-2 µs per step of the default model, then 7 of whose 11 dispatches read the step).
+// them: 1-2 µs per step of the default model, measured when 7 of its 11 dispatches read the step).
 import { MlpError } from '../errors.ts';
 import { checkWorkgroups } from './limits.ts';
 
