@@ -232,6 +232,11 @@ export class KernelCache {
 
 export type BindingResource = GPUBuffer | GPUBufferBinding;
 
+/** Where a binding starts in its buffer, in bytes (a whole buffer starts at 0). */
+export function bindingOffset(resource: BindingResource): number {
+  return 'buffer' in resource ? (resource.offset ?? 0) : 0;
+}
+
 /** Binds resources by binding name (every declared binding must be given, and nothing else). */
 export function bindKernel(
   device: GPUDevice,

@@ -5,7 +5,7 @@
 // several chunks (each within one storage binding) is gathered by one dispatch per chunk.
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindingOffset, bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { KernelContext } from './context.ts';
 import { ELEMENTWISE_WORKGROUP_SIZE, elementwiseWorkgroups } from './elementwise.ts';
 import { stepParamsWgsl } from './includes.ts';
@@ -66,7 +66,7 @@ export async function gatherBatch(
   dims: { B: number; IN: number; features: FeatureType; N?: number },
 ): Promise<Dispatch[]> {
   // Four at a time when rows start on a word (u8) or a vec4 (f32), and x is 16-byte aligned.
-  const vec4 = dims.IN % 4 === 0 && (io.x instanceof GPUBuffer || (io.x.offset ?? 0) % 16 === 0);
+  const vec4 = dims.IN % 4 === 0 && bindingOffset(io.x) % 16 === 0;
   const variant = VARIANTS[dims.features];
   const kernel = await ctx.cache.compile(vec4 ? variant.vec4 : variant.scalar, { WORKGROUP_SIZE: ELEMENTWISE_WORKGROUP_SIZE });
   const { features, affine, ...rest } = io;

@@ -10,7 +10,7 @@ import lossBatchWgsl from '../../shaders/loss_batch.wgsl?raw';
 import mseWgsl from '../../shaders/mse.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindingOffset, bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { Loss } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
 import { stepParamsWgsl } from './includes.ts';
@@ -143,7 +143,7 @@ export async function denseLoss(ctx: KernelContext, kind: Loss, io: DenseLossIo,
   if (!denseLossFits(dims.IN, dims.C)) {
     throw new RangeError(`denseLoss: an output layer of ${dims.IN}x${dims.C} needs IN a multiple of 4 and at most ${DENSE_LOSS_MAX_MACS_PER_ROW} multiply-adds per row`);
   }
-  const misaligned = Object.entries({ x: io.x, w: io.w }).filter(([, r]) => !(r instanceof GPUBuffer) && (r.offset ?? 0) % 16 !== 0);
+  const misaligned = Object.entries({ x: io.x, w: io.w }).filter(([, r]) => bindingOffset(r) % 16 !== 0);
   if (misaligned.length) throw new RangeError(`denseLoss: ${misaligned.map(([name]) => name).join(' and ')} must start at a multiple of 16 bytes (vec4 loads)`);
   return lossDispatch(ctx, kind, 'dense', { ...io }, dims);
 }

@@ -27,7 +27,7 @@ import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
 import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
 import tiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindingOffset, bindKernel, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
 import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
@@ -541,10 +541,6 @@ function checkDims(label: string, dims: { B: number; IN: number; OUT: number }):
     const value = dims[key];
     if (!Number.isInteger(value) || value < 1) throw new KernelError(`${label}: ${key} must be a positive integer, found ${value}`);
   }
-}
-
-function bindingOffset(resource: BindingResource): number {
-  return 'buffer' in resource ? (resource.offset ?? 0) : 0;
 }
 
 function bindingElements(resource: BindingResource): number {

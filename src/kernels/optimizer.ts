@@ -6,7 +6,7 @@ import adamWgsl from '../../shaders/optimizer_adam.wgsl?raw';
 import optimizerCommonWgsl from '../../shaders/optimizer_common.wgsl?raw';
 import sgdWgsl from '../../shaders/optimizer_sgd.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindingOffset, bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import { optimizerStateNames, optimizerStateSlots, type OptimizerConfig, type OptimizerKind } from '../model/optimizer.ts';
 import type { KernelContext } from './context.ts';
 import { ELEMENTWISE_WORKGROUP_SIZE, elementwiseWorkgroups } from './elementwise.ts';
@@ -62,7 +62,7 @@ const ADAM = defs('optimizer_adam', adamWgsl, 'main', [...common, ...stateBindin
  * bindings; the parameter layout (64-element aligned tensors) always gives both.
  */
 function vec4Ready(io: OptimizerIo, dims: OptimizerDims): boolean {
-  const aligned = (r: BindingResource) => r instanceof GPUBuffer || (r.offset ?? 0) % 16 === 0;
+  const aligned = (r: BindingResource) => bindingOffset(r) % 16 === 0;
   return dims.count % 4 === 0 && dims.weightsEnd % 4 === 0 && [io.params, io.grads, ...io.state].every(aligned);
 }
 
