@@ -1,7 +1,7 @@
 // Host cost of a training step's dispatches, with and without each fusion: `node --import
 // ./bin/register.mjs bench/encode-cost.ts [--models=784-256-128-10/128,784-32-10/32] [--reps=30]`.
 // For each model it builds the training plan fused (the default) and with one fusion undone at a
-// time (fuseOutputLayer, fuseDropout, fuseBiasGrad false), then encodes 400 steps of each (4 per
+// time (fuseOptimizer, fuseOutputLayer, fuseDropout, fuseBiasGrad false), then encodes 400 steps of each (4 per
 // command buffer, as the trainer submits them) and finishes the command buffers without submitting
 // them, the forms interleaved in one process so that the machine's drift falls on all alike. The
 // GPU stays idle, so the figure is the main thread's CPU for encoding and validating a step
@@ -28,10 +28,13 @@ const PER_BUFFER = 4;
 const gpu = await openGpu();
 const data = await prepareData({ dir: null }, { ...DEFAULT_CONFIG, trainSubset: 4096 });
 const session = new GpuSession(gpu, { train: data.train, validation: data.validation });
+// Every fusion (GPU adapters' default), then one undone at a time (the optimizer separate is the
+// software adapters' default).
 const FORMS = {
-  fused: {},
-  'output layer separate': { fuseOutputLayer: false },
-  'dropout separate': { fuseDropout: false },
+  fused: { fuseOptimizer: true },
+  'optimizer separate': { fuseOptimizer: false },
+  'output layer separate': { fuseOptimizer: true, fuseOutputLayer: false },
+  'dropout separate': { fuseOptimizer: true, fuseDropout: false },
   'bias grad separate': { fuseBiasGrad: false },
 } as const;
 

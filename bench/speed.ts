@@ -28,6 +28,8 @@
 //   --separate-dropout, --separate-bias-grad, --separate-output-layer (ours and breakdown: dropout or
 //   the bias gradients as separate dispatches instead of inside the matmul dispatches, the output
 //   layer as its own product instead of inside the loss's dispatch; all three give the step as it was)
+//   --fuse-optimizer, --separate-optimizer (the optimizer step inside the weight grads' dispatches, or
+//   a dispatch of its own; default: the adapter's, fused on GPUs, separate on software adapters)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
@@ -81,8 +83,8 @@ interface Args {
   python: string;
   markdown: boolean;
   json: boolean;
-  /** TrainPlanOptions.fuseDropout, fuseBiasGrad and fuseOutputLayer for ours and the breakdown. */
-  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean; fuseOutputLayer: boolean };
+  /** TrainPlanOptions.fuseDropout, fuseBiasGrad, fuseOutputLayer and fuseOptimizer for ours and the breakdown. */
+  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean; fuseOutputLayer: boolean; fuseOptimizer?: boolean };
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -114,6 +116,7 @@ function parseArgs(argv: readonly string[]): Args {
       fuseDropout: !argv.includes('--separate-dropout'),
       fuseBiasGrad: !argv.includes('--separate-bias-grad'),
       fuseOutputLayer: !argv.includes('--separate-output-layer'),
+      ...(argv.includes('--fuse-optimizer') ? { fuseOptimizer: true } : argv.includes('--separate-optimizer') ? { fuseOptimizer: false } : {}),
     },
   };
 }

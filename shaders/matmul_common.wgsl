@@ -14,6 +14,8 @@
 // matmul_dropout.wgsl (inverted dropout at element i; A recovered from the stored post-dropout H).
 // Each kernel's main first calls row_sums_workgroup (matmul_row_sums.wgsl: extra workgroups that
 // compute the weight grad's bias gradient, or matmul_no_row_sums.wgsl), then begin_epilogue().
+// What becomes of each value is the store hook's: store_element(i, value) and store_row_sum(m, sum)
+// write o and sums (matmul_store.wgsl), or step the parameters in place (matmul_update.wgsl).
 // i is the output's own index, which is the row-major index in the [B, OUT] forward output and the
 // [B, IN] input gradient in either orientation (src/kernels/matmul.ts may swap U and V; the output
 // strides swap with them). All indices are relative to the bindings, so operands may be views inside
@@ -57,9 +59,9 @@ fn whole_grid_workgroup(band_wid: vec3u) -> vec3u {
   return vec3u(band_wid.x + band.first_column, band_wid.y + band.first_row, band_wid.z);
 }
 
-// Tiles overhang the matrix edges; only elements inside it are written.
+// Tiles overhang the matrix edges; only elements inside it are stored.
 fn store_output(m: u32, n: u32, sum: f32) {
   if (m < M && n < N) {
-    o[m * SO_M + n * SO_N] = epilogue(sum, m, n);
+    store_element(m * SO_M + n * SO_N, epilogue(sum, m, n));
   }
 }

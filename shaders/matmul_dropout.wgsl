@@ -1,6 +1,6 @@
 // The epilogue hooks of matmul_common.wgsl with inverted dropout fused in (prepend step_params.wgsl
-// and dropout_hash.wgsl). Binding 5 follows the product's four and the grid band; the step is
-// step_params.wgsl's, in group 1.
+// and dropout_hash.wgsl). Binding 6 follows the product's, the grid band and the row sums (5, unused
+// here); the step is step_params.wgsl's, in group 1.
 //   forward     H[i] = kept(i) ? act(z + b)[i] / keep : 0, stored as the layer's output (the next
 //               layer's input); the pre-dropout A is never stored.
 //   input grad  dZ[i] = kept(i) ? (dY·W)[i] · act'(A[i]) / keep : 0, with e = H, the stored output of
@@ -18,7 +18,7 @@ struct DropoutParams {
   keep: f32,             // 1 − rate
 }
 
-@group(0) @binding(5) var<uniform> dropout: DropoutParams;
+@group(0) @binding(6) var<uniform> dropout: DropoutParams;
 
 // The (seed, t, layer) part of every element's hash (dropout_hash.wgsl), computed once per
 // invocation: each kernel's main calls begin_epilogue() first.
@@ -26,6 +26,7 @@ var<private> mask_stream: u32;
 
 fn begin_epilogue() {
   mask_stream = dropout_stream(dropout.seed, step.t, dropout.layer);
+  begin_store();
 }
 
 fn dropout_apply(value: f32, i: u32) -> f32 {

@@ -2,7 +2,6 @@
 @group(0) @binding(0) var<storage, read> u: array<f32>;
 @group(0) @binding(1) var<storage, read> v: array<f32>;
 @group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
 fn u_element(i: u32) -> f32 {
   return u[i];

@@ -5,8 +5,8 @@
 // rows of workgroups past the first M_GROUPS each sum the rows of U of `lanes` consecutive m, one
 // invocation per row, k in order (deterministic, no atomics; the same order as bias_grad.wgsl).
 // The product is never transposed for these kernels, so U is always dY. Each kernel says how U is
-// read element by element (u_element: its `u` may be an array of f32 or of vec4).
-@group(0) @binding(5) var<storage, read_write> sums: array<f32>;   // [M]: sums[m] = Σ_k U[m, k]
+// read element by element (u_element: its `u` may be an array of f32 or of vec4). Each sum goes to
+// the store hook's store_row_sum (matmul_store.wgsl: into `sums`; matmul_update.wgsl: an optimizer step).
 
 // Rows of workgroups that compute the product; those past it compute row sums.
 override M_GROUPS: u32;
@@ -22,7 +22,7 @@ fn row_sums_workgroup(wid: vec3u, lane: u32, lanes: u32) -> bool {
     for (var k = 0u; k < K; k++) {
       sum += u_element(m * SU_M + k * SU_K);
     }
-    sums[m] = sum;
+    store_row_sum(m, sum);
   }
   return true;
 }

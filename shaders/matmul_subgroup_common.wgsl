@@ -21,7 +21,6 @@
 // - indices are clamped instead of branched on (U past K reads as 0), keeping the loop straight-line.
 // Measured in bench/RESULTS.md.
 @group(0) @binding(2) var<storage, read> e: array<f32>;        // bias [OUT] or A [B, IN]; unread by epilogue 0
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
 const LANES = 8u;
 const ROWS = 16u;

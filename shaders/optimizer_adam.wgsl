@@ -1,5 +1,4 @@
-// Adam and AdamW over the whole flat parameter buffer, one dispatch per step (PyTorch's
-// torch.optim.Adam / AdamW):
+// Adam and AdamW (PyTorch's torch.optim.Adam / AdamW):
 //   adam:  g = grad + λw;                 m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
 //          w −= lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + eps)
 //   adamw (DECOUPLED): w −= lr·λ·w first, then the same update with g = grad.
@@ -17,12 +16,12 @@ struct Params {
   eps: f32,
 }
 
-@group(0) @binding(0) var<uniform> config: Params;
-// [count] each, and their vec4 views for main_vec4.
-@group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;     // m
-@group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;  // v
-@group(0) @binding(5) var<storage, read_write> exp_avg4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> exp_avg_sq4: array<vec4<f32>>;
+@group(0) @binding(8) var<uniform> config: Params;
+// [count] each, and their vec4 views.
+@group(0) @binding(11) var<storage, read_write> exp_avg: array<f32>;     // m
+@group(0) @binding(12) var<storage, read_write> exp_avg_sq: array<f32>;  // v
+@group(0) @binding(11) var<storage, read_write> exp_avg4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read_write> exp_avg_sq4: array<vec4<f32>>;
 
 override DECOUPLED: bool = false;
 
@@ -46,28 +45,16 @@ fn adam_update(w_in: vec4<f32>, g_in: vec4<f32>, m_in: vec4<f32>, v_in: vec4<f32
   return Adam4(w - step.lr * (m / step.bias_correction1) / (sqrt(v / step.bias_correction2) + config.eps), m, v);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  if (status[0] != 0u) {
-    return;
-  }
-  for (var i = gid.x; i < config.count; i += nwg.x * WORKGROUP_SIZE) {
-    let s = adam_update(vec4(params[i]), vec4(grads[i]), vec4(exp_avg[i]), vec4(exp_avg_sq[i]), vec4(decay_at(i)));
-    params[i] = s.w.x;
-    exp_avg[i] = s.m.x;
-    exp_avg_sq[i] = s.v.x;
-  }
+fn optimizer_step(j: u32, g: f32, decay: f32) {
+  let s = adam_update(vec4(params[j]), vec4(g), vec4(exp_avg[j]), vec4(exp_avg_sq[j]), vec4(decay));
+  params[j] = s.w.x;
+  exp_avg[j] = s.m.x;
+  exp_avg_sq[j] = s.v.x;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  if (status[0] != 0u) {
-    return;
-  }
-  for (var i = gid.x; i < config.count / 4u; i += nwg.x * WORKGROUP_SIZE) {
-    let s = adam_update(params4[i], grads4[i], exp_avg4[i], exp_avg_sq4[i], vec4(decay_at(4u * i)));
-    params4[i] = s.w;
-    exp_avg4[i] = s.m;
-    exp_avg_sq4[i] = s.v;
-  }
+fn optimizer_step4(j4: u32, g: vec4<f32>, decay: vec4<f32>) {
+  let s = adam_update(params4[j4], g, exp_avg4[j4], exp_avg_sq4[j4], decay);
+  params4[j4] = s.w;
+  exp_avg4[j4] = s.m;
+  exp_avg_sq4[j4] = s.v;
 }

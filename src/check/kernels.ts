@@ -14,7 +14,7 @@ import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
 import { denseLoss, LOSS_RECORD_BYTES, lossBatch } from '../kernels/loss.ts';
 import { MATMUL_VARIANTS, matmulForward, matmulInputGrad, matmulVariantSupported, matmulWeightGrad, type MatmulVariantName } from '../kernels/matmul.ts';
-import { optimizerUpdate } from '../kernels/optimizer.ts';
+import { optimizerEpilogue, optimizerUpdate } from '../kernels/optimizer.ts';
 import { StepParamsRing } from '../kernels/step-params.ts';
 import { OPTIMIZERS, optimizerConfig, optimizerStateSlots } from '../model/optimizer.ts';
 import type { ActivationKind } from '../model/spec.ts';
@@ -175,7 +175,50 @@ export async function checkMatmulVariant(ctx: KernelContext, variant: MatmulVari
       })),
     );
   }
+  results.push(...(await checkFusedStep(ctx, variant)));
   return results;
+}
+
+/**
+ * The weight grad with Adam's step in its epilogue (how GPU adapters train): W and b at unaligned
+ * offsets of a flat buffer, stepped from a mid-run state (t = 3), against the reference optimizer
+ * applied to the gradients the same variant stores when not fused; everything else must stay as it was.
+ */
+async function checkFusedStep(ctx: KernelContext, variant: MatmulVariantName): Promise<KernelCheck[]> {
+  const { device, arena } = ctx;
+  const { B, IN, OUT } = ALIGNED;
+  const [weightsAt, biasAt, count] = [70, 70 + OUT * IN + 13, 70 + OUT * IN + 13 + OUT + 29];
+  const config = optimizerConfig('adam', { weightDecay: 0.05 });
+  return checkCase(ctx, { kernel: 'matmul', variant, what: `weight grad ${OUT}x${IN} over ${B} + bias + adam step` }, async () => {
+    const inside = (i: number) => (i >= weightsAt && i < weightsAt + OUT * IN) || (i >= biasAt && i < biasAt + OUT);
+    const initial = [random(count, 'fused step params'), ...[0, 1].map((s) => random(count, `fused step state ${s}`).map(Math.abs))];
+    const [params, ...state] = initial.map((values, i) => arena.tensorWithData(`fused step ${i}`, values));
+    const dy = arena.tensorWithData('dy', random(B * OUT, 'fused step dy'));
+    const x = arena.tensorWithData('x', random(B * IN, 'fused step x'));
+    const [dw, db] = [arena.tensor('dw', OUT * IN * 4), arena.tensor('db', OUT * 4)];
+    const [t, lr] = [3, 0.01];
+    const io = { params, state, status: arena.tensor('status', 16), step: stepRing(ctx, { t, rows: B, lr, beta1: config.beta1, beta2: config.beta2 }) };
+    const update = { optimizer: optimizerEpilogue(ctx, io, { count, weightsEnd: biasAt, config }), weightsAt, biasAt };
+    await run(device, [
+      ...(await matmulWeightGrad(ctx, { dy, x, dw, db }, { B, IN, OUT }, variant)),
+      ...(await matmulWeightGrad(ctx, { dy, x, dw, db, update }, { B, IN, OUT }, variant)),
+    ]);
+    const grads = new Float32Array(count);
+    grads.set(await readFloat32(device, dw), weightsAt);
+    grads.set(await readFloat32(device, db), biasAt);
+    const expected = initial.map((values) => Float64Array.from(values));
+    ref.optimizerUpdate(config, expected[0], grads, expected.slice(1), Math.fround(lr), t, biasAt);
+    const comparisons: Comparison[] = [];
+    const got = await Promise.all([params, ...state].map((buffer) => readFloat32(device, buffer)));
+    let moved = 0;
+    got.forEach((values, k) => {
+      const layer = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => inside(i));
+      comparisons.push([k === 0 ? 'params' : `state ${k - 1}`, layer(values), layer(expected[k]), optimizerTolerance(layer(expected[k]), 1)]);
+      moved += values.filter((v, i) => !inside(i) && v !== initial[k][i]).length;
+    });
+    comparisons.push(['elements outside the layer changed', [moved], [0], EXACT]);
+    return comparisons;
+  });
 }
 
 /** The matmul variants this device supports (the subgroup kernel needs subgroups of 8). */

@@ -10,8 +10,9 @@ import { MlpError } from '../errors.ts';
 import { checkWorkgroups } from './limits.ts';
 
 /**
- * How a binding is used. A binding's position in the kernel's list is its @group(0) @binding(i),
- * except the one 'slot' binding, which is @group(1) @binding(0) (declared by step_params.wgsl):
+ * How a binding is used. A binding's position in the kernel's list is its @group(0) @binding(i)
+ * unless it names its number (see BindingDecl), except the one 'slot' binding, which is
+ * @group(1) @binding(0) (declared by step_params.wgsl):
  * - 'read':    var<storage, read>
  * - 'write':   var<storage, read_write>
  * - 'uniform': var<uniform>, fixed for the dispatch's lifetime (shapes, hyperparameters)
@@ -23,6 +24,17 @@ export type BindingKind = 'read' | 'write' | 'uniform' | 'slot';
 export interface BindingDecl {
   readonly name: string;
   readonly kind: BindingKind;
+  /**
+   * Its @binding where that is not its position in the list: for bindings declared by an include
+   * that kernels with different lists share (the optimizer's, in its own kernel and in the weight
+   * grad's epilogue).
+   */
+  readonly binding?: number;
+}
+
+/** The @group(0) @binding number of the index-th declaration. */
+function bindingNumber(decl: BindingDecl, index: number): number {
+  return decl.binding ?? index;
 }
 
 export interface KernelDef {
@@ -185,7 +197,7 @@ export class KernelCache {
     const suffix = constantsKey(constants);
     const label = suffix ? `${def.name}[${suffix}]` : def.name;
     const code = codeOf(def);
-    const key = [label, def.entryPoint ?? 'main', def.bindings.map((b) => `${b.name}:${b.kind}`).join(','), code].join('\u0000');
+    const key = [label, def.entryPoint ?? 'main', def.bindings.map((b, i) => `${b.name}:${b.kind}@${bindingNumber(b, i)}`).join(','), code].join('\u0000');
     let entry = this.compiled.get(key);
     if (!entry) {
       entry = this.build(def, constants, label, code);
@@ -209,7 +221,7 @@ export class KernelCache {
     if (slots > 1) throw new KernelError(`kernel ${label} declares ${slots} 'slot' bindings; group 1 holds one`);
     const layout = this.device.createBindGroupLayout({
       label,
-      entries: def.bindings.flatMap((binding, index) => (binding.kind === 'slot' ? [] : [layoutEntry(index, binding.kind)])),
+      entries: def.bindings.flatMap((binding, index) => (binding.kind === 'slot' ? [] : [layoutEntry(bindingNumber(binding, index), binding.kind)])),
     });
     const bindGroupLayouts = slots ? [layout, stepGroups(this.device).layout] : [layout];
     try {
@@ -261,7 +273,7 @@ export function bindKernel(
   kernel.def.bindings.forEach((binding, index) => {
     const resource = resources[binding.name];
     if (binding.kind !== 'slot') {
-      entries.push({ binding: index, resource: resource instanceof GPUBuffer ? { buffer: resource } : resource });
+      entries.push({ binding: bindingNumber(binding, index), resource: resource instanceof GPUBuffer ? { buffer: resource } : resource });
     } else if (resource instanceof GPUBuffer) {
       step = stepBindGroup(device, resource);
     } else {

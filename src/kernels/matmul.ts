@@ -4,7 +4,8 @@
 //   weight grad  dW[OUT, IN] = dY[B, OUT]ᵀ·X[B, IN]
 // The forward and the input grad optionally fuse inverted dropout into their epilogue (the forward
 // stores H = mask ⊙ A / keep; the input grad masks its output and reads H in place of A), and the
-// weight grad optionally computes the bias gradient db = Σ_b dY[b, :] in extra workgroups.
+// weight grad optionally computes the bias gradient db = Σ_b dY[b, :] in extra workgroups, and then
+// optionally takes the optimizer step on W and b in its epilogue instead of storing dW and db.
 // Every kernel variant computes one strided product with an epilogue (shaders/matmul_common.wgsl);
 // this file maps each form onto it, picks the variant for the adapter, and records its dispatches:
 // one, or several bands of workgroup rows when the product is bigger than one dispatch should be.
@@ -16,6 +17,8 @@ import dropoutEpilogueWgsl from '../../shaders/matmul_dropout.wgsl?raw';
 import noDropoutEpilogueWgsl from '../../shaders/matmul_no_dropout.wgsl?raw';
 import noRowSumsWgsl from '../../shaders/matmul_no_row_sums.wgsl?raw';
 import rowSumsWgsl from '../../shaders/matmul_row_sums.wgsl?raw';
+import storeWgsl from '../../shaders/matmul_store.wgsl?raw';
+import updateWgsl from '../../shaders/matmul_update.wgsl?raw';
 import naiveWgsl from '../../shaders/matmul_naive.wgsl?raw';
 import regblockWgsl from '../../shaders/matmul_regblock.wgsl?raw';
 import subgroupWgsl from '../../shaders/matmul_subgroup.wgsl?raw';
@@ -31,6 +34,7 @@ import { bindingOffset, bindKernel, KernelError, type BindingDecl, type BindingR
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
 import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
+import type { OptimizerEpilogue } from './optimizer.ts';
 
 /** The kernel variants, llm.c style: kernel 1 naive ... kernel 4 subgroup. */
 export const MATMUL_VARIANTS = ['naive', 'regblock', 'tiled', 'subgroup'] as const;
@@ -105,9 +109,24 @@ export interface InputGradDims {
 export interface WeightGradIo {
   dy: BindingResource; // [B, OUT]
   x: BindingResource; // [B, IN]
-  dw: BindingResource; // [OUT, IN]
+  /** [OUT, IN]; with `update`, written only by a re-recording that times the product (src/tune/). */
+  dw: BindingResource;
   /** [OUT]: if given, the bias gradient Σ_b dY[b, :], computed by extra workgroups of the same dispatch. */
   db?: BindingResource;
+  /**
+   * Takes the optimizer step on the layer's W and b in the epilogue instead of storing dW and db
+   * (needs db, whose workgroups then step b). The step reads and writes W: whatever else reads this
+   * layer's W in the same step must be recorded before.
+   */
+  update?: FusedUpdate;
+}
+
+/** The optimizer step fused into a weight grad (shaders/matmul_update.wgsl). */
+export interface FusedUpdate {
+  readonly optimizer: OptimizerEpilogue;
+  /** Where the layer's W [OUT, IN] and b [OUT] start in the flat parameter buffer, in elements. */
+  readonly weightsAt: number;
+  readonly biasAt: number;
 }
 
 export interface WeightGradDims {
@@ -166,38 +185,42 @@ export interface DispatchBudget {
 }
 
 /**
- * The bindings every matmul kernel declares; `e` is the bias or A (bound to U when unread), `band`
+ * The operands every matmul kernel declares; `e` is the bias or A (bound to U when unread), `band`
  * where the dispatch's rows of workgroups start in the whole grid (matmul_common.wgsl).
  */
-const BINDINGS: readonly BindingDecl[] = [
+const OPERANDS: readonly BindingDecl[] = [
   { name: 'u', kind: 'read' },
   { name: 'v', kind: 'read' },
   { name: 'e', kind: 'read' },
-  { name: 'o', kind: 'write' },
-  { name: 'band', kind: 'uniform' },
+  { name: 'band', kind: 'uniform', binding: 4 },
 ];
+
+/** ... and the output o (shaders/matmul_store.wgsl). */
+const BINDINGS: readonly BindingDecl[] = [...OPERANDS, { name: 'o', kind: 'write', binding: 3 }];
 
 /** ... and with fused dropout (shaders/matmul_dropout.wgsl): its parameters and the step's t. */
 const DROPOUT_BINDINGS: readonly BindingDecl[] = [
   ...BINDINGS,
-  { name: 'dropout', kind: 'uniform' },
+  { name: 'dropout', kind: 'uniform', binding: 6 },
   { name: 'step', kind: 'slot' },
 ];
 
 /** ... and with row sums of U beside the product (shaders/matmul_row_sums.wgsl): the weight grad's db. */
-const ROW_SUM_BINDINGS: readonly BindingDecl[] = [...BINDINGS, { name: 'sums', kind: 'write' }];
+const ROW_SUM_BINDINGS: readonly BindingDecl[] = [...BINDINGS, { name: 'sums', kind: 'write', binding: 5 }];
 
 // `enable` directives must precede every declaration, so this goes ahead of the other includes.
 const ENABLE_SUBGROUPS = 'enable subgroups;';
 
 /**
  * A variant's kernels (one shader module each, hence one name each), which differ in the hooks
- * included ahead of matmul_common.wgsl: plain, with fused dropout, and with row sums of U.
+ * included ahead of matmul_common.wgsl: plain, with fused dropout, with row sums of U, and with row
+ * sums and the optimizer step in place of the stores (one per optimizer).
  */
 interface KernelSet {
   readonly plain: KernelDef;
   readonly dropout: KernelDef;
   readonly rowSums: KernelDef;
+  update(optimizer: OptimizerEpilogue): KernelDef;
 }
 
 function kernelSet(name: string, source: string, includes: readonly string[] = []): KernelSet {
@@ -208,9 +231,11 @@ function kernelSet(name: string, source: string, includes: readonly string[] = [
     includes: [...includes, activationFnsWgsl, ...hooks, commonWgsl],
   });
   return {
-    plain: kernel('', BINDINGS, [noDropoutEpilogueWgsl, noRowSumsWgsl]),
-    dropout: kernel('_dropout', DROPOUT_BINDINGS, [stepParamsWgsl, dropoutHashWgsl, dropoutEpilogueWgsl, noRowSumsWgsl]),
-    rowSums: kernel('_row_sums', ROW_SUM_BINDINGS, [noDropoutEpilogueWgsl, rowSumsWgsl]),
+    plain: kernel('', BINDINGS, [noDropoutEpilogueWgsl, noRowSumsWgsl, storeWgsl]),
+    dropout: kernel('_dropout', DROPOUT_BINDINGS, [stepParamsWgsl, dropoutHashWgsl, dropoutEpilogueWgsl, noRowSumsWgsl, storeWgsl]),
+    rowSums: kernel('_row_sums', ROW_SUM_BINDINGS, [noDropoutEpilogueWgsl, rowSumsWgsl, storeWgsl]),
+    update: (optimizer) =>
+      kernel(`_update_${optimizer.name}`, [...OPERANDS, ...optimizer.bindings], [...optimizer.includes, noDropoutEpilogueWgsl, rowSumsWgsl, updateWgsl]),
   };
 }
 
@@ -265,7 +290,7 @@ const VARIANTS: Record<MatmulVariantName, Variant> = {
  */
 export function matmulKernelsVersion(): string {
   const sources = [
-    commonWgsl, dropoutEpilogueWgsl, noDropoutEpilogueWgsl, noRowSumsWgsl, rowSumsWgsl, naiveWgsl, regblockWgsl, tiledWgsl,
+    commonWgsl, dropoutEpilogueWgsl, noDropoutEpilogueWgsl, noRowSumsWgsl, rowSumsWgsl, storeWgsl, updateWgsl, naiveWgsl, regblockWgsl, tiledWgsl,
     subgroupCommonWgsl, ...Object.values(SUBGROUP_U), ...Object.values(SUBGROUP_V),
   ];
   let hash = 0x811c9dc5; // FNV-1a, 32 bits
@@ -407,7 +432,8 @@ export async function matmulInputGrad(
 
 /**
  * dW[OUT, IN] = dYᵀ·X, and with io.db the bias gradient db[OUT] = Σ_b dY[b, :] in the same dispatch
- * (without it, the bias gradient is the separate bias_grad kernel).
+ * (without it, the bias gradient is the separate bias_grad kernel); with io.update, the optimizer
+ * step on W and b in place of storing either.
  */
 export async function matmulWeightGrad(
   ctx: KernelContext,
@@ -417,20 +443,28 @@ export async function matmulWeightGrad(
   budget: DispatchBudget = { macs: DISPATCH_MACS },
 ): Promise<Dispatch[]> {
   const { B, IN, OUT } = dims;
-  const label = `matmulWeightGrad ${OUT}x${IN} over ${B}${io.db ? ' + bias' : ''}`;
+  const { update } = io;
+  const label = `matmulWeightGrad ${OUT}x${IN} over ${B}${io.db ? ' + bias' : ''}${update ? ` + ${update.optimizer.name} step` : ''}`;
   checkDims(label, dims);
   checkBinding(label, 'dy', io.dy, B * OUT);
   checkBinding(label, 'x', io.x, B * IN);
   checkBinding(label, 'dw', io.dw, OUT * IN);
   if (io.db) checkBinding(label, 'db', io.db, OUT);
+  if (update) {
+    if (!io.db) throw new KernelError(`${label}: the fused optimizer step needs db (the bias gradient's workgroups step b)`);
+    const { params } = update.optimizer.resources;
+    checkBinding(label, 'params', params, Math.max(update.weightsAt + OUT * IN, update.biasAt + OUT));
+  }
   // m = output unit, n = input unit, k = row of the batch; U[m, k] = dY[k, m].
   const product: Product = {
     M: OUT, N: IN, K: B,
     SU_M: 1, SU_K: OUT, SV_K: IN, SV_N: 1, SO_M: IN, SO_N: 1, SE_M: 0, SE_N: 0,
     EPILOGUE: EPILOGUE_NONE, ACTIVATION: ACTIVATION_CODE.identity,
   };
+  // One key with or without the step: the tuner times the product alone (see record).
   const key = `weight-grad ${OUT}x${IN} over ${B}${io.db ? ' bias' : ''}`;
-  return record(ctx, label, key, variant, budget, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, io.db ? { sums: io.db } : undefined);
+  const extra = io.db ? (update ? { update, sums: io.db } : { sums: io.db }) : undefined;
+  return record(ctx, label, key, variant, budget, product, { u: io.dy, v: io.x, e: io.dy, o: io.dw }, extra);
 }
 
 function dropoutLabel(dropout: FusedDropout | undefined): string {
@@ -464,8 +498,11 @@ function fusedDropout(
   return { dropout: params, step };
 }
 
-/** What a kernel computes beside the plain product: fused dropout, or row sums of U. */
-type Extra = { dropout: BindingResource; step: BindingResource } | { sums: BindingResource };
+/**
+ * What a kernel computes beside the plain product: fused dropout, row sums of U, or row sums and
+ * the optimizer step (`sums` then only for a re-recording that times the product).
+ */
+type Extra = { dropout: BindingResource; step: BindingResource } | { sums: BindingResource } | { sums: BindingResource; update: FusedUpdate };
 
 async function record(
   ctx: KernelContext,
@@ -478,11 +515,14 @@ async function record(
   extra?: Extra,
 ): Promise<Dispatch[]> {
   const variantName = variantFor(ctx, key, requested);
+  // A re-recording times the product on the plan's buffers: the optimizer step would move the
+  // parameters at each run, so it stores dW and db instead (the step's cost is the same in every variant).
+  const timed = extra && 'update' in extra ? { sums: extra.sums } : extra;
   ctx.matmul?.log?.push({
     key,
     flops: 2 * product.M * product.N * product.K,
     variant: variantName,
-    rerecord: (other) => record({ ...ctx, matmul: undefined }, label, key, other, budget, product, resources, extra),
+    rerecord: (other) => record({ ...ctx, matmul: undefined }, label, key, other, budget, product, resources, timed),
   });
   const variant = VARIANTS[variantName];
   if (!variant) throw new KernelError(`${label}: unknown matmul variant ${JSON.stringify(variantName)} (known: ${MATMUL_VARIANTS.join(', ')})`);
@@ -495,18 +535,26 @@ async function record(
   const [rows, columns] = variant.tile;
   const padded = (p: Product) => Math.ceil(p.M / rows) * rows * Math.ceil(p.N / columns) * columns;
   const flipped = transposed(product);
-  const flip = !(extra && 'sums' in extra) && padded(flipped) < padded(product);
-  const [p, bound] = flip ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
-  const kernels = variant.kernel(p, bound);
+  const rowSums = extra !== undefined && 'sums' in extra;
+  const flip = !rowSums && padded(flipped) < padded(product);
+  const [p, operands] = flip ? [flipped, { ...resources, u: resources.v, v: resources.u }] : [product, resources];
+  const kernels = variant.kernel(p, operands);
   const [gridX, gridY] = [Math.ceil(p.N / columns), Math.ceil(p.M / rows)];
   let kernel: CompiledKernel;
-  let rowsOfWorkgroups = gridY;
-  if (extra && 'sums' in extra) {
-    // Rows of workgroups past the product's, each summing `lanes` rows of U (matmul_row_sums.wgsl).
-    rowsOfWorkgroups += Math.ceil(Math.ceil(p.M / variant.lanes) / gridX);
+  let bound: Record<string, BindingResource>;
+  // Row sums: rows of workgroups past the product's, each summing `lanes` rows of U (matmul_row_sums.wgsl).
+  const rowsOfWorkgroups = gridY + (rowSums ? Math.ceil(Math.ceil(p.M / variant.lanes) / gridX) : 0);
+  if (extra && 'update' in extra) {
+    // The stores step the parameters instead: neither o nor sums is bound.
+    const { optimizer, weightsAt, biasAt } = extra.update;
+    kernel = await ctx.cache.compile(kernels.update(optimizer), { ...p, M_GROUPS: gridY, ...optimizer.constants, WEIGHTS_AT: weightsAt, BIAS_AT: biasAt });
+    bound = { u: operands.u, v: operands.v, e: operands.e, ...optimizer.resources };
+  } else if (extra && 'sums' in extra) {
     kernel = await ctx.cache.compile(kernels.rowSums, { ...p, M_GROUPS: gridY });
+    bound = { ...operands, sums: extra.sums };
   } else {
     kernel = await ctx.cache.compile(extra ? kernels.dropout : kernels.plain, { ...p });
+    bound = { ...operands, ...extra };
   }
   // The grid in bands, a dispatch each: columns of workgroups up to the per-dimension limit, then
   // rows of workgroups within the work budget (and the limit).
@@ -522,7 +570,7 @@ async function record(
     const name = parts.length > 1 ? `${label} [${variantName}] band ${i + 1}/${parts.length}` : `${label} [${variantName}]`;
     const band = ctx.arena.uniform(`${name} grid band`, packUniform([['u32', firstRow], ['u32', firstColumn], ['u32', gridX]]));
     const workgroups = [Math.min(bandColumns, gridX - firstColumn), Math.min(bandRows, rowsOfWorkgroups - firstRow), 1] as const;
-    return bindKernel(ctx.device, kernel, { ...bound, ...extra, band }, workgroups, name);
+    return bindKernel(ctx.device, kernel, { ...bound, band }, workgroups, name);
   });
 }
 

@@ -116,10 +116,14 @@ export interface GpuEngineOptions {
   /** Seeds the dropout masks. */
   readonly seed: number;
   readonly evalBatchSize: number;
-  /** Dropout and bias gradients inside the matmul dispatches, the output layer inside the loss's (default true); see TrainPlanOptions. */
+  /**
+   * Dropout and bias gradients inside the matmul dispatches, the output layer inside the loss's (default
+   * true), the optimizer step inside the weight grads' (default: on GPU adapters); see TrainPlanOptions.
+   */
   readonly fuseDropout?: boolean;
   readonly fuseBiasGrad?: boolean;
   readonly fuseOutputLayer?: boolean;
+  readonly fuseOptimizer?: boolean;
   /** The parameter buffer to train (a model's, which outlives the engine); absent: the engine makes one. */
   readonly params?: GPUBuffer;
   /** The model's input affine (its standardization of f32 features); absent: the identity. */
@@ -169,6 +173,7 @@ export async function createGpuEngine(
           fuseDropout: options.fuseDropout,
           fuseBiasGrad: options.fuseBiasGrad,
           fuseOutputLayer: options.fuseOutputLayer,
+          fuseOptimizer: options.fuseOptimizer,
         }),
         ...names.map((name) => EvalPlan.create(ctx, spec, model, session.sets[name]!, options.evalBatchSize)),
       ]);

@@ -12,7 +12,7 @@ import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
 import { denseLoss, denseLossFits, meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
 import { matmulForward, matmulInputGrad, matmulWeightGrad } from '../kernels/matmul.ts';
-import { optimizerUpdate } from '../kernels/optimizer.ts';
+import { optimizerEpilogue, optimizerUpdate } from '../kernels/optimizer.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import { classCount, type ModelSpec } from '../model/spec.ts';
 import { denseLayers, type DenseLayer } from '../model/tensors.ts';
@@ -158,11 +158,20 @@ export interface TrainPlanOptions {
    * by its own matrix product before the loss.
    */
   readonly fuseOutputLayer?: boolean;
+  /**
+   * The optimizer step taken by each layer's weight grad as it computes the gradient (needs
+   * fuseBiasGrad), or by a dispatch of its own after the backward pass, from stored gradients.
+   * Default: fused on GPU adapters (one dispatch and one round trip of the gradients fewer); separate
+   * on software adapters, where a step costs per-lane loads and stores and the epilogue's scalar ones
+   * made the default model's step 8-11% slower than the separate kernel's vec4 ones (bench/RESULTS.md).
+   */
+  readonly fuseOptimizer?: boolean;
 }
 
 /**
  * One training step, replayed: gather → dense layers (+ dropout) → loss (with the output layer, where
- * it is small) → backward → optimizer.
+ * it is small) → backward, layer by layer from the top: input grad, then weight grad with the
+ * optimizer step on that layer (or all gradients first, then one optimizer dispatch).
  * Per step the host writes one StepParams slot; losses and correct counts accumulate in
  * `records` on the GPU and are read back only when the trainer asks.
  */
@@ -205,6 +214,8 @@ export class TrainPlan {
     );
     const fuseDropout = options.fuseDropout ?? true;
     const fuseBiasGrad = options.fuseBiasGrad ?? true;
+    // The step needs the bias gradient in the weight grad's dispatch: its row-sum workgroups step b.
+    const fuseOptimizer = (options.fuseOptimizer ?? ctx.adapterKind === 'gpu') && fuseBiasGrad;
     const buffers = allocateLayerBuffers(arena, layers, B, !fuseDropout, 'train');
     // dZ_l [B, OUT_l]: gradient of the loss w.r.t. layer l's pre-activation.
     const dz = layers.map((layer) => arena.tensor(`train dz${layer.index}`, B * layer.out * 4));
@@ -235,38 +246,41 @@ export class TrainPlan {
           )
         : lossKernel(spec)(ctx, lossIo, { B, C, mode: 'train' }),
     );
+    const optimizerIo = { params: model.params, state: model.state, status, step };
+    const optimizerDims = { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer };
+    const epilogue = fuseOptimizer ? optimizerEpilogue(ctx, optimizerIo, optimizerDims) : undefined;
     for (let l = layers.length - 1; l >= 0; l--) {
       const layer = layers[l];
-      const input = layerInput(buffers, l);
+      // The input grad first: it reads W, which a fused optimizer step in the weight grad changes.
+      if (l > 0) {
+        const below = layers[l - 1];
+        // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep. Fused, the epilogue applies all of it, reading the
+        // stored H (a[l − 1]) for A; unfused, the products commute, so dropout's backward scales the
+        // matmul's output in place.
+        const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
+        dispatches.add(
+          matmulInputGrad(
+            ctx,
+            { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1], step },
+            { B, IN: layer.in, OUT: layer.out, activation: below.activation, dropout: fuseDropout ? dropout : undefined },
+          ),
+        );
+        if (dropout && !fuseDropout) {
+          dispatches.add(dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
+        }
+      }
       const db = model.gradView(layer.bias);
+      const update = epilogue && { optimizer: epilogue, weightsAt: layer.weight.offset, biasAt: layer.bias.offset };
       dispatches.add(
-        matmulWeightGrad(ctx, { dy: dz[l], x: input, dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined }, { B, IN: layer.in, OUT: layer.out }),
-      );
-      if (!fuseBiasGrad) dispatches.add(biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
-      if (l === 0) continue;
-      const below = layers[l - 1];
-      // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep. Fused, the epilogue applies all of it, reading the
-      // stored H (a[l − 1]) for A; unfused, the products commute, so dropout's backward scales the
-      // matmul's output in place.
-      const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
-      dispatches.add(
-        matmulInputGrad(
+        matmulWeightGrad(
           ctx,
-          { dy: dz[l], w: model.paramView(layer.weight), a: buffers.a[l - 1], dx: dz[l - 1], step },
-          { B, IN: layer.in, OUT: layer.out, activation: below.activation, dropout: fuseDropout ? dropout : undefined },
+          { dy: dz[l], x: layerInput(buffers, l), dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined, update },
+          { B, IN: layer.in, OUT: layer.out },
         ),
       );
-      if (dropout && !fuseDropout) {
-        dispatches.add(dropoutBackward(ctx, { input: dz[l - 1], output: dz[l - 1], step }, { count: B * below.out, ...dropout }));
-      }
+      if (!fuseBiasGrad) dispatches.add(biasGrad(ctx, { dy: dz[l], db }, { B, OUT: layer.out }));
     }
-    dispatches.add(
-      optimizerUpdate(
-        ctx,
-        { params: model.params, grads: model.grads, state: model.state, status, step },
-        { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer },
-      ),
-    );
+    if (!fuseOptimizer) dispatches.add(optimizerUpdate(ctx, { ...optimizerIo, grads: model.grads }, optimizerDims));
     return new TrainPlan(ctx, options, await dispatches.all(), indices, records, status, ring);
   }
 

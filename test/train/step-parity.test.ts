@@ -1,8 +1,8 @@
 // Whole training step parity: the GPU engine and the CPU reference engine run the same 20 steps
 // (same initial weights, same batches, same dropout masks) and must agree on the loss of every
-// step and on every parameter tensor at the end. Dropout and the bias gradients run inside the matmul
-// dispatches (the plan's default) in most cases, and as separate dispatches (fuseDropout,
-// fuseBiasGrad and fuseOutputLayer false) in a few.
+// step and on every parameter tensor at the end. Dropout, the bias gradients, the output layer and the
+// optimizer step run inside other dispatches (the plan's default on GPU adapters) in most cases, and as
+// separate dispatches (fuseDropout, fuseBiasGrad, fuseOutputLayer and fuseOptimizer false) in a few.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepParams } from '../../src/kernels/step-params.ts';
 import { initialParams } from '../../src/model/init.ts';
@@ -36,7 +36,7 @@ interface Case {
   loss: ModelSpec['loss'];
   optimizer: OptimizerKind;
   dropout: number;
-  /** Dropout and bias gradients inside the matmul dispatches, or in separate dispatches. */
+  /** The plan's fusions (dropout, bias gradients, output layer, optimizer step), or none. */
   path: 'fused' | 'separate';
   weightDecay: number;
   lr: number;
@@ -88,7 +88,7 @@ describe('whole training step: GPU vs CPU reference', async () => {
     const init = initialParams(spec, { kind: 'xavier' }, SEED);
     const options = { batchSize: B, seed: SEED, evalBatchSize: 64 };
     // Several steps per submit, as in training: each step must read its own StepParams slot.
-    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, fuseDropout: c.path === 'fused', fuseBiasGrad: c.path === 'fused', fuseOutputLayer: c.path === 'fused' });
+    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, fuseDropout: c.path === 'fused', fuseBiasGrad: c.path === 'fused', fuseOutputLayer: c.path === 'fused', fuseOptimizer: c.path === 'fused' });
     gpuEngine.writeParams(init);
     const cpuEngine = new CpuEngine(spec, optimizer, init, data, options);
     try {
