@@ -14,7 +14,7 @@ import type { GpuContext } from '../src/gpu/device.ts';
 import type { StepParams } from '../src/kernels/step-params.ts';
 import { initialParams } from '../src/model/init.ts';
 import type { TrainConfig } from '../src/train/config.ts';
-import type { TrainingEngine } from '../src/train/engine.ts';
+import { readRecords, type TrainingEngine } from '../src/train/engine.ts';
 import { learningRate } from '../src/train/schedule.ts';
 import { epochOrder, lrPlanFor, runTrainer } from '../src/train/trainer.ts';
 
@@ -70,7 +70,7 @@ export async function measureHostCost(gpu: GpuContext, engine: TrainingEngine, c
   const cpu0 = mainThreadCpuNs() ?? 0;
   for (let s = k; s < steps.length; s += k) await engine.runSteps(steps.slice(s, s + k));
   const issueMicros = ((mainThreadCpuNs() ?? 0) - cpu0) / 1e3 / (steps.length - k);
-  await engine.readRecords(0, 1);
+  await readRecords(engine, 0, 1);
   await gpu.device.queue.onSubmittedWorkDone();
 
   engine.writeParams(initialParams(config.spec, config.init, config.seed));

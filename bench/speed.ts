@@ -533,7 +533,7 @@ async function measureBreakdown(
           plan.submit(Array.from({ length: count }, (_, k) => stepParams(config, N, (next + k) % S, next + k + 1)));
           next += count;
         }
-        return () => plan.readRecords(first, 1);
+        return plan.requestRecords(first, 1);
       },
     };
     const families = [...new Set(plan.dispatches.map((d) => family(d.label)))];

@@ -32,12 +32,23 @@ export function createUniformBuffer(device: GPUDevice, label: string, data: Arra
   return createBufferWithData(device, label, data, uniformUsage());
 }
 
+/** A range of a buffer to read back: offset and size multiples of 4 bytes (size 0: nothing). */
+export interface ReadRange {
+  readonly source: GPUBuffer;
+  readonly offset?: number;
+  /** Bytes; the rest of the buffer if absent. */
+  readonly size?: number;
+}
+
 /**
- * Reads back a range of a buffer through a staging buffer it keeps, so repeated reads (progress
- * metrics a few times per epoch) allocate nothing. One read at a time per Readback.
+ * Reads back ranges of buffers through a staging buffer it keeps, so repeated reads (progress
+ * metrics a few times per epoch) allocate nothing. One read at a time per Readback: a new request
+ * abandons one not taken yet.
  */
 export class Readback {
   private staging: GPUBuffer | undefined;
+  /** A request whose result has not been taken yet: its copies sit in the staging buffer. */
+  private outstanding = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -45,22 +56,53 @@ export class Readback {
   ) {}
 
   async read(source: GPUBuffer, offset = 0, size = source.size - offset): Promise<ArrayBuffer> {
-    const bytes = paddedSize(size);
-    if (!this.staging || this.staging.size < bytes) {
+    const [bytes] = await this.request([{ source, offset, size }])();
+    return bytes;
+  }
+
+  /**
+   * Copies `ranges` into the staging buffer now, queued behind the work submitted so far, and returns
+   * the function that maps it and gives each range back. Nothing waits until that function is called
+   * (a pending map makes Dawn poll in Node), so work submitted in between keeps the device busy
+   * meanwhile: the copies do not wait for it.
+   */
+  request(ranges: readonly ReadRange[]): () => Promise<ArrayBuffer[]> {
+    // A request never taken (its caller gave up on it): its staging buffer goes, and with it that result.
+    if (this.outstanding) this.destroy();
+    const parts = ranges.map(({ source, offset = 0, size = source.size - offset }) => ({ source, offset, size }));
+    // Each range at an 8-byte multiple of the staging buffer (mapAsync's alignment for its offset).
+    const at: number[] = [];
+    let total = 0;
+    for (const part of parts) {
+      at.push(total);
+      total += Math.ceil(paddedSize(part.size) / 8) * 8;
+    }
+    if (!this.staging || this.staging.size < total) {
       this.staging?.destroy();
       this.staging = this.device.createBuffer({
         label: `${this.label} (staging)`,
-        size: bytes,
+        size: total,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
     }
+    const staging = this.staging;
     const encoder = this.device.createCommandEncoder({ label: `${this.label} (readback)` });
-    encoder.copyBufferToBuffer(source, offset, this.staging, 0, bytes);
+    parts.forEach((part, i) => {
+      if (part.size > 0) encoder.copyBufferToBuffer(part.source, part.offset, staging, at[i], paddedSize(part.size));
+    });
     this.device.queue.submit([encoder.finish()]);
-    await this.staging.mapAsync(GPUMapMode.READ, 0, bytes);
-    const copy = this.staging.getMappedRange(0, bytes).slice(0, size);
-    this.staging.unmap();
-    return copy;
+    this.outstanding = true;
+    return async () => {
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, total);
+        const mapped = staging.getMappedRange(0, total);
+        const result = parts.map((part, i) => mapped.slice(at[i], at[i] + part.size));
+        staging.unmap();
+        return result;
+      } finally {
+        if (this.staging === staging) this.outstanding = false;
+      }
+    };
   }
 
   destroy(): void {

@@ -15,7 +15,18 @@
 // polls the rest, and the first wait that did not overshoot replaces the estimate outright. An
 // estimate 700× too long (a first wait that included compiling the pipelines, before they were
 // compiled up front) is forgotten in about ten waits instead of some 25 epochs. A wait that does
-// not sleep at all is no good sample: Dawn's poll takes a core from the adapter and the work slows.
+// not sleep at all is a poor sample (Dawn's poll takes a core from the adapter and the work slows),
+// but the only one there is for the first: the GPU engine's first estimate comes from its first
+// progress readback, a whole interval of steps (a first submit of a few steps, timed alone, gave one
+// 2-7× too long on lavapipe, and a slow first epoch).
+//
+// A wait may be for the work submitted up to some point while more is queued behind it (a readback
+// requested then, taken later: TrainingEngine.requestRecords): it expects only the units up to that
+// point, and the units behind them are taken to start when it ends (the device never idled). The host
+// submits no more while it sleeps, so sleeping too long starves the device all the same, a little
+// later; and with the device busy on the work behind, an overshoot does not show as a readback that
+// resolves at once (it took 1-2 ms on lavapipe): for such a wait, a readback within BUSY_READBACK_MS
+// of waking counts as an overshoot.
 
 /** Time as the waiter sees it: the real clock, or a test's. */
 export interface WaitClock {
@@ -29,7 +40,10 @@ const REAL_CLOCK: WaitClock = {
 };
 
 export class IdleWaiter {
-  private pendingUnits = 0;
+  /** Units submitted so far, and of those, the units some wait has seen finish. */
+  private submittedTotal = 0;
+  private doneTotal = 0;
+  /** When the device started on the first unit not known done. */
   private pendingSince = 0;
   private msPerUnit: number | undefined;
   /** The pending work includes a submission not to learn from. */
@@ -54,9 +68,14 @@ export class IdleWaiter {
    * covers it neither sleeps nor updates the estimate.
    */
   submitted(units: number, options: { readonly learn?: boolean } = {}): void {
-    if (this.pendingUnits === 0) this.pendingSince = this.clock.now();
-    this.pendingUnits += units;
+    if (this.submittedTotal === this.doneTotal) this.pendingSince = this.clock.now();
+    this.submittedTotal += units;
     if (options.learn === false) this.pendingOneOff = true;
+  }
+
+  /** Units submitted so far: a point to wait for later (wait's `upTo`). */
+  get submittedUnits(): number {
+    return this.submittedTotal;
   }
 
   /** Forgets what was learned (the work changed: another plan, another device). */
@@ -70,13 +89,19 @@ export class IdleWaiter {
     return this.msPerUnit;
   }
 
-  /** Runs `wait` (a readback that resolves when the submitted work is done), sleeping first if worthwhile. */
-  async wait<T>(wait: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `wait` (a readback that resolves when the work submitted up to `upTo`, default all of it, is
+   * done), sleeping first if worthwhile.
+   */
+  async wait<T>(wait: () => Promise<T>, options: { readonly upTo?: number } = {}): Promise<T> {
+    const upTo = Math.min(options.upTo ?? this.submittedTotal, this.submittedTotal);
+    const units = upTo - this.doneTotal;
+    const queuedBehind = upTo < this.submittedTotal;
     let slept = false;
-    if (this.enabled && this.msPerUnit !== undefined && this.pendingUnits > 0 && !this.pendingOneOff) {
+    if (this.enabled && this.msPerUnit !== undefined && units > 0 && !this.pendingOneOff) {
       // Far off (three overshoots in a row and more): sleep half as long each time.
       const fraction = this.fraction * 0.5 ** Math.max(0, this.overslept - 1);
-      const remaining = fraction * this.pendingUnits * this.msPerUnit - (this.clock.now() - this.pendingSince);
+      const remaining = fraction * units * this.msPerUnit - (this.clock.now() - this.pendingSince);
       if (remaining > 1) {
         await this.clock.sleep(remaining);
         slept = true;
@@ -85,11 +110,11 @@ export class IdleWaiter {
     const woke = this.clock.now();
     const result = await wait();
     const done = this.clock.now();
-    if (this.pendingUnits > 0) {
-      const sample = (done - this.pendingSince) / this.pendingUnits;
+    if (units > 0) {
+      const sample = (done - this.pendingSince) / units;
       if (this.pendingOneOff) {
         // Nothing to learn from it.
-      } else if (slept && done - woke < OVERSLEPT_MS) {
+      } else if (slept && done - woke < (queuedBehind ? BUSY_READBACK_MS : OVERSLEPT_MS)) {
         // The work was already done when we woke: we only know it took less than we thought.
         this.msPerUnit! *= 0.75;
         this.overslept += 1;
@@ -100,7 +125,9 @@ export class IdleWaiter {
         this.msPerUnit = 0.5 * this.msPerUnit + 0.5 * sample;
         this.overslept = 0;
       }
-      this.pendingUnits = 0;
+      this.doneTotal = upTo;
+      // Units queued behind these started as they ended.
+      this.pendingSince = done;
       this.pendingOneOff = false;
     }
     return result;
@@ -109,3 +136,6 @@ export class IdleWaiter {
 
 /** A wait this short after waking means the GPU had finished while we slept. */
 const OVERSLEPT_MS = 1;
+
+/** ... or may mean it, where the device is busy with work queued behind (see the top of this file). */
+const BUSY_READBACK_MS = 3;

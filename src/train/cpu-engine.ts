@@ -9,7 +9,7 @@ import { ReferenceMlp } from '../reference/mlp.ts';
 import { optimizerUpdate } from '../reference/optimizer.ts';
 import type { EvalSetName, TrainingEngine } from './engine.ts';
 import { evaluateReference } from './inference.ts';
-import type { EvalResult, StepRecords } from './plan.ts';
+import type { EvalResult, TrainRecords } from './plan.ts';
 import type { SessionData } from './gpu-engine.ts';
 
 export interface CpuEngineOptions {
@@ -72,12 +72,9 @@ export class CpuEngine implements TrainingEngine {
     }
   }
 
-  async readRecords(from: number, count: number): Promise<StepRecords> {
-    return { lossSum: this.lossSums.slice(from, from + count), correct: this.corrects.slice(from, from + count) };
-  }
-
-  async firstNonFiniteStep(): Promise<number> {
-    return this.nonFiniteStep;
+  requestRecords(from: number, count: number): () => Promise<TrainRecords> {
+    const records = { lossSum: this.lossSums.slice(from, from + count), correct: this.corrects.slice(from, from + count), nonFiniteStep: this.nonFiniteStep };
+    return async () => records;
   }
 
   has(set: EvalSetName): boolean {

@@ -1,7 +1,7 @@
 // What the trainer drives: the GPU plans or the CPU reference, behind one interface, so epochs,
 // schedules, early stopping, checkpoints and metrics are the same code for `--device gpu|cpu`.
 import type { StepParams } from '../kernels/step-params.ts';
-import type { EvalResult, StepRecords } from './plan.ts';
+import type { EvalResult, TrainRecords } from './plan.ts';
 
 export type EvalSetName = 'validation' | 'test';
 
@@ -41,10 +41,14 @@ export interface TrainingEngine {
   planEpoch?(steps: readonly StepParams[]): void;
   /** Queues training steps; the GPU engine returns before they have run. */
   runSteps(steps: readonly StepParams[]): Promise<void>;
-  /** Loss sums and correct counts of steps [from, from + count) of the current epoch. */
-  readRecords(from: number, count: number): Promise<StepRecords>;
-  /** The first step t whose loss was not finite, or 0. Later steps left the parameters unchanged. */
-  firstNonFiniteStep(): Promise<number>;
+  /**
+   * Asks for the loss sums and correct counts of steps [from, from + count) of the current epoch, and
+   * the divergence flag, as they stand once the steps queued so far have run; the function returned
+   * gives them. The GPU engine copies them now and waits only when that function is called, so that
+   * steps queued in between keep the device busy through the readback (the trainer takes each progress
+   * readback one report later).
+   */
+  requestRecords(from: number, count: number): () => Promise<TrainRecords>;
   has(set: EvalSetName): boolean;
   evaluate(set: EvalSetName): Promise<EvalResult>;
   readParams(): Promise<Float32Array>;
@@ -56,4 +60,9 @@ export interface TrainingEngine {
   /** Bytes of device memory held (0 for the CPU engine). */
   readonly deviceBytes: number;
   close(): void;
+}
+
+/** Records [from, from + count) and the divergence flag, waited for at once. */
+export async function readRecords(engine: TrainingEngine, from: number, count: number): Promise<TrainRecords> {
+  return engine.requestRecords(from, count)();
 }

@@ -26,7 +26,7 @@ import type { ModelSpec } from '../model/spec.ts';
 import type { EngineSetup, EvalSetName, TrainingEngine } from './engine.ts';
 import { uploadDataset, type GpuDataset } from './gpu-data.ts';
 import { GpuParameters } from './gpu-model.ts';
-import { EvalPlan, TrainPlan, type EvalResult, type StepRecords } from './plan.ts';
+import { EvalPlan, TrainPlan, type EvalResult, type TrainRecords } from './plan.ts';
 
 export interface SessionData {
   readonly train: Dataset;
@@ -247,7 +247,6 @@ class GpuEngine implements TrainingEngine {
     this.throwIfFailed();
     this.plan.submit(steps);
     this.trainWait.submitted(steps.length);
-    const first = this.stepsSubmitted === 0;
     this.stepsSubmitted += steps.length;
     if (this.loseDeviceAfter > 0 && this.stepsSubmitted >= this.loseDeviceAfter) {
       this.loseDeviceAfter = 0;
@@ -255,18 +254,14 @@ class GpuEngine implements TrainingEngine {
       this.session.gpu.device.destroy();
       return;
     }
-    // The engine's first submit is waited for at once (every pipeline was compiled before it): the
-    // idle waiter learns the time of a step from a few steps, and sleeps through the first progress
-    // interval instead of polling all of it.
-    if (first) await this.checked(() => this.trainWait.wait(() => this.session.gpu.device.queue.onSubmittedWorkDone()));
   }
 
-  readRecords(from: number, count: number): Promise<StepRecords> {
-    return this.checked(() => this.trainWait.wait(() => this.plan.readRecords(from, count)));
-  }
-
-  firstNonFiniteStep(): Promise<number> {
-    return this.checked(() => this.plan.readStatus());
+  requestRecords(from: number, count: number): () => Promise<TrainRecords> {
+    this.throwIfFailed();
+    const take = this.plan.requestRecords(from, count);
+    // The wait is for the steps queued up to now, not for those queued after this request.
+    const upTo = this.trainWait.submittedUnits;
+    return () => this.checked(() => this.trainWait.wait(take, { upTo }));
   }
 
   has(set: EvalSetName): boolean {

@@ -28,6 +28,12 @@ export interface StepRecords {
   readonly correct: Uint32Array;
 }
 
+/** A training readback: some steps' records, and the divergence flag. */
+export interface TrainRecords extends StepRecords {
+  /** The first step t whose loss was not finite, or 0 (later steps left the parameters unchanged). */
+  readonly nonFiniteStep: number;
+}
+
 /**
  * Activations of one batch, per dense layer. a[l] is what layer l's matmul writes: A (after the
  * activation) or, where dropout is fused into it, H (after dropout; A itself is never stored). h[l]
@@ -325,15 +331,19 @@ export class TrainPlan {
     this.ctx.device.queue.submit([encoder.finish()]);
   }
 
-  /** Records [from, from + count) of the current epoch (waits for the GPU to get there). */
-  async readRecords(from: number, count: number): Promise<StepRecords> {
-    const bytes = await this.readback.read(this.records, from * RECORD_BYTES, count * RECORD_BYTES);
-    return recordsFrom(bytes);
-  }
-
-  /** The first step whose loss was not finite, or 0 if none. */
-  async readStatus(): Promise<number> {
-    return new Uint32Array(await this.readback.read(this.status, 0, 4))[0];
+  /**
+   * Copies records [from, from + count) of the current epoch and the status now, behind the steps
+   * submitted so far; the function returned waits for those steps and gives them back (Readback.request).
+   */
+  requestRecords(from: number, count: number): () => Promise<TrainRecords> {
+    const take = this.readback.request([
+      { source: this.records, offset: from * RECORD_BYTES, size: count * RECORD_BYTES },
+      { source: this.status, offset: 0, size: 4 },
+    ]);
+    return async () => {
+      const [records, status] = await take();
+      return { ...recordsFrom(records), nonFiniteStep: new Uint32Array(status)[0] };
+    };
   }
 
   clearStatus(): void {

@@ -15,7 +15,7 @@ import type { ModelSpec } from '../model/spec.ts';
 import { paramLayout } from '../model/tensors.ts';
 import { Random } from '../util/random.ts';
 import { CpuEngine } from './cpu-engine.ts';
-import type { TrainingEngine } from './engine.ts';
+import { readRecords, type TrainingEngine } from './engine.ts';
 import { createGpuEngine, GpuSession } from './gpu-engine.ts';
 import { epochOrder } from './trainer.ts';
 
@@ -63,7 +63,7 @@ async function runSteps(engine: TrainingEngine, steps: number, lr: number, beta1
     const batch: StepParams[] = [];
     for (let s = first; s < S && t <= steps; s++, t++) batch.push({ t, batchStart: s * B, rows: Math.min(B, N - s * B), record: s, lr, beta1, beta2 });
     for (let i = 0; i < batch.length; i += engine.stepsPerSubmit) await engine.runSteps(batch.slice(i, i + engine.stepsPerSubmit));
-    const { lossSum } = await engine.readRecords(first, batch.length);
+    const { lossSum } = await readRecords(engine, first, batch.length);
     batch.forEach((step, i) => losses.push(lossSum[i] / step.rows));
   }
   return losses;

@@ -4,6 +4,11 @@
 // epoch; the parameters come back at epoch ends and at the checkpoints and snapshots asked for
 // (snapshots: host copies for device-loss recovery, src/train/recovery.ts).
 //
+// A progress readback within an epoch is asked for when the steps it reports are queued, and taken
+// one progress interval later: by then they have run, and the steps queued since keep the device
+// busy while the host waits for it (waiting for the last steps queued would empty the queue at each
+// report). Epoch ends, checkpoints, snapshots and interruptions read everything queued.
+//
 // Divergence is caught in two places. The loss kernel flags the first step whose loss is not
 // finite, on the GPU, and the optimizer then leaves every parameter as it was; the trainer reads the
 // flag with each progress readback. The parameters and optimizer state it reads for checkpoints and
@@ -15,6 +20,7 @@ import type { StepParams } from '../kernels/step-params.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
 import { Random } from '../util/random.ts';
 import type { TrainingEngine } from './engine.ts';
+import type { TrainRecords } from './plan.ts';
 import { learningRate, type LrPlan, type Schedule } from './schedule.ts';
 
 export interface TrainerConfig {
@@ -39,7 +45,7 @@ export interface TrainerConfig {
 export interface ProgressEvent {
   readonly epoch: number; // 1-based
   readonly epochs: number;
-  readonly step: number; // steps done in this epoch
+  readonly step: number; // steps of this epoch reported so far
   readonly stepsPerEpoch: number;
   readonly samplesPerSecond: number;
   /** Mean training loss and accuracy over this epoch so far. */
@@ -212,9 +218,14 @@ export async function runTrainer(
     let epochStart = performance.now() - state.partial.seconds * 1000;
     let lastLr = learningRate(lrPlan, Math.max(1, state.t));
 
-    const readUpTo = async (upTo: number): Promise<number[]> => {
-      if (upTo <= read) return [];
-      const { lossSum, correct } = await engine.readRecords(read, upTo - read);
+    /** A progress readback asked for, not taken yet: the records of the steps before upTo. */
+    let requested: { readonly upTo: number; readonly take: () => Promise<TrainRecords> } | undefined;
+    const request = () => ({ upTo: state.step, take: engine.requestRecords(read, state.step - read) });
+
+    /** Takes a readback: adds its records to the epoch's sums, checks the GPU's divergence flag, reports progress. */
+    const take = async (readback: NonNullable<typeof requested>): Promise<TrainOutcome | undefined> => {
+      const firstStep = epoch * S + read + 1;
+      const { lossSum, correct, nonFiniteStep } = await readback.take();
       const stepLosses: number[] = [];
       for (let i = 0; i < lossSum.length; i++) {
         const rows = rowsOf(read + i);
@@ -223,31 +234,33 @@ export async function runTrainer(
         state.partial.samples += rows;
         stepLosses.push(lossSum[i] / rows);
       }
-      read = upTo;
-      return stepLosses;
-    };
-
-    /** Reads the records of the steps run so far, checks the GPU's divergence flag, reports progress. */
-    const sync = async (): Promise<TrainOutcome | undefined> => {
-      const firstStep = epoch * S + read + 1;
-      const stepLosses = await readUpTo(state.step);
-      const t = await engine.firstNonFiniteStep();
-      if (t !== 0) return diverged('loss', t);
+      read = readback.upTo;
+      if (nonFiniteStep !== 0) return diverged('loss', nonFiniteStep);
       state.partial.seconds = (performance.now() - epochStart) / 1000;
       if (stepLosses.length === 0) return undefined;
       hooks.progress?.({
         epoch: epoch + 1,
         epochs: config.epochs,
-        step: state.step,
+        step: read,
         stepsPerEpoch: S,
         samplesPerSecond: state.partial.samples / state.partial.seconds,
         loss: state.partial.lossSum / state.partial.samples,
         accuracy: state.partial.correct / state.partial.samples,
-        lr: lastLr,
+        lr: epochSteps[read - 1].lr,
         stepLosses,
         firstStep,
       });
       return undefined;
+    };
+
+    /** Reads the records of every step queued so far (taking the readback asked for first). */
+    const sync = async (): Promise<TrainOutcome | undefined> => {
+      if (requested) {
+        const stopped = await take(requested);
+        requested = undefined;
+        if (stopped) return stopped;
+      }
+      return take(request());
     };
 
     while (state.step < S) {
@@ -271,9 +284,16 @@ export async function runTrainer(
       const crossed = Math.floor(state.step / progressEvery) > Math.floor((state.step - count) / progressEvery);
       const checkpointDue = checkpointEvery > 0 && state.t % checkpointEvery === 0;
       const snapshotDue = snapshotEvery > 0 && state.t % snapshotEvery === 0;
-      if (crossed || checkpointDue || snapshotDue) {
+      if (checkpointDue || snapshotDue) {
         const stopped = await sync();
         if (stopped) return stopped;
+      } else if (crossed) {
+        // Take the readback asked for at the last report (its steps have run), ask for this one.
+        if (requested) {
+          const stopped = await take(requested);
+          if (stopped) return stopped;
+        }
+        requested = request();
       }
       if (checkpointDue || snapshotDue) {
         const snapshot = await takeSnapshot();

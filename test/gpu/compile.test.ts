@@ -65,9 +65,12 @@ describe('IdleWaiter', () => {
   /** A clock of the test's own (no real time passes): sleeping moves it on, and so does waiting for work. */
   class TestClock {
     t = 0;
+    /** Milliseconds spent sleeping (the rest of the time passed was spent waiting: polling). */
+    slept = 0;
     now = () => this.t;
     sleep = async (ms: number) => {
       this.t += ms;
+      this.slept += ms;
     };
     /** Work submitted now that ends `ms` later; its readback resolves then (at once, if that time has passed). */
     work(ms: number): () => Promise<number> {
@@ -93,6 +96,51 @@ describe('IdleWaiter', () => {
     const before = clock.t;
     await waiter.wait(clock.work(20));
     expect(clock.t - before).toBe(20);
+  });
+
+  it('waits for part of the work queued, timing the rest from its end', async () => {
+    const clock = new TestClock();
+    const waiter = new IdleWaiter(true, 0.9, clock);
+    waiter.submitted(2);
+    await waiter.wait(clock.work(20)); // learns 10 ms per unit
+    waiter.submitted(4);
+    const first = clock.work(60); // slower now: 15 ms per unit
+    const upTo = waiter.submittedUnits;
+    waiter.submitted(4);
+    const second = clock.work(120); // the 4 units behind end 60 ms after the first 4
+    let slept = clock.slept;
+    await waiter.wait(first, { upTo });
+    // It sleeps 0.9 of the 4 units it waits for (not of all 8 queued), then polls to their end.
+    expect(clock.slept - slept).toBeCloseTo(0.9 * 40, 9);
+    expect(clock.t).toBe(80);
+    expect(waiter.estimate).toBeCloseTo(0.5 * 10 + 0.5 * 15, 9);
+    // The 4 units behind are timed from the end of the first 4.
+    slept = clock.slept;
+    await waiter.wait(second);
+    expect(clock.t).toBe(140);
+    expect(clock.slept - slept).toBeCloseTo(0.9 * 4 * 12.5, 9);
+    expect(waiter.estimate).toBeCloseTo(0.5 * 12.5 + 0.5 * 15, 9);
+  });
+
+  it('takes a readback that comes 2 ms after waking as an overshoot when work is queued behind', async () => {
+    const clock = new TestClock();
+    const waiter = new IdleWaiter(true, 0.9, clock);
+    waiter.submitted(2);
+    await waiter.wait(clock.work(20)); // learns 10 ms per unit, then the work gets 2× faster
+    const busy = (ms: number) => {
+      const end = clock.t + ms;
+      return async () => void (clock.t = Math.max(clock.t, end) + 2); // the device busy: a slow readback
+    };
+    waiter.submitted(4);
+    const first = busy(20);
+    const upTo = waiter.submittedUnits;
+    waiter.submitted(4);
+    await waiter.wait(first, { upTo });
+    expect(waiter.estimate).toBe(7.5); // shrunk by a quarter, as for an overshoot
+    // The same readback with nothing queued behind is a sample: the 4 units behind, from t = 58 to 87.
+    await waiter.wait(busy(20));
+    expect(clock.t).toBe(87);
+    expect(waiter.estimate).toBeCloseTo(0.5 * 7.5 + 0.5 * (29 / 4), 9);
   });
 
   it('recovers from an estimate far too long within a few waits, sleeping less each time', async () => {

@@ -15,6 +15,7 @@ import { optimizerConfig } from '../../src/model/optimizer.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { denseLayers } from '../../src/model/tensors.ts';
 import { uploadDataset } from '../../src/train/gpu-data.ts';
+import { readRecords } from '../../src/train/engine.ts';
 import { createGpuEngine, GpuSession } from '../../src/train/gpu-engine.ts';
 import { evalBatchRows } from '../../src/train/plan.ts';
 import { Random } from '../../src/util/random.ts';
@@ -185,10 +186,10 @@ describe('WebGPU errors nobody expected', () => {
     engine.writeParams(initialParams(spec, { kind: 'he' }, 1));
     engine.setOrder(Uint32Array.from({ length: 256 }, (_, i) => i));
     await engine.runSteps([{ t: 1, batchStart: 0, rows: 64, record: 0, lr: 0.1 }]);
-    await engine.readRecords(0, 1);
+    await readRecords(engine, 0, 1);
     // Some other code on the device makes a mistake outside any error scope.
     gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
-    await expect(engine.readRecords(0, 1)).rejects.toThrow(/a WebGPU error stopped training: .*usage/i);
+    await expect(readRecords(engine, 0, 1)).rejects.toThrow(/a WebGPU error stopped training: .*usage/i);
     await expect(engine.runSteps([{ t: 2, batchStart: 64, rows: 64, record: 1, lr: 0.1 }])).rejects.toThrow(/a WebGPU error stopped training/);
     engine.close();
     session.destroy();

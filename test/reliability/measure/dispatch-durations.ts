@@ -71,7 +71,7 @@ const trainSet = uploadDataset(arena, randomSet('train', Math.max(trainB, 1024))
 const train = await TrainPlan.create(ctx, spec, optimizerConfig('adam'), model, trainSet, { batchSize: trainB, stepsPerSubmit: 1, stepsPerEpoch: 8, seed: 1 });
 train.setOrder(Uint32Array.from({ length: trainSet.count }, (_, i) => i));
 train.submit([{ t: 1, batchStart: 0, rows: trainB, record: 0, lr: 1e-3, beta1: 0.9, beta2: 0.999 }]);
-await train.readRecords(0, 1);
+await train.requestRecords(0, 1)();
 report(`training step, ${layersText}, batch ${trainB}`, train.dispatches, await time(train.dispatches));
 
 const evalSet = uploadDataset(arena, randomSet('test', evalB));
