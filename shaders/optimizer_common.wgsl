@@ -3,11 +3,12 @@
 // Each optimizer's file (optimizer_sgd.wgsl, optimizer_momentum.wgsl, optimizer_adagrad.wgsl,
 // optimizer_adam.wgsl) declares `config` (binding 8: a Params struct that starts with count,
 // weights_end and weight_decay) and its state arrays (bindings 11 and 12, with vec4 views), and
-// defines the step of one element and of four:
+// defines the step of one element and of four (momentum and Adagrad, which keep one state array,
+// through optimizer_one_state.wgsl):
 //   fn optimizer_step(j: u32, g: f32, decay: f32)
 //   fn optimizer_step4(j4: u32, g: vec4<f32>, decay: vec4<f32>)
 // which update element j (vec4 j4) of params and of the state in place, given its gradient g and
-// its weight decay (λ for weights, 0 for biases). The numbers are fixed (OPTIMIZER_BINDINGS in
+// its weight decay (λ for weights, 0 for biases). The numbers are fixed (BINDING in
 // src/kernels/optimizer.ts) and clear of the matrix products' 0-6.
 @group(0) @binding(9) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
 // [count]: all weights, then all biases; and its vec4 view.

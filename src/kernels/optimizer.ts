@@ -10,6 +10,7 @@ import adamWgsl from '../../shaders/optimizer_adam.wgsl?raw';
 import optimizerWgsl from '../../shaders/optimizer.wgsl?raw';
 import optimizerCommonWgsl from '../../shaders/optimizer_common.wgsl?raw';
 import momentumWgsl from '../../shaders/optimizer_momentum.wgsl?raw';
+import oneStateWgsl from '../../shaders/optimizer_one_state.wgsl?raw';
 import sgdWgsl from '../../shaders/optimizer_sgd.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
 import { bindingOffset, bindKernel, type BindingDecl, type BindingResource, type Dispatch } from '../gpu/program.ts';
@@ -60,8 +61,11 @@ function bindings(kind: OptimizerKind): BindingDecl[] {
   ];
 }
 
-/** One optimizer's WGSL (and the name of its file: nesterov is momentum's, adamw Adam's), override constants and static uniform (config). */
-function variant(c: OptimizerConfig, dims: OptimizerDims): { family: string; source: string; constants: Record<string, number>; uniform: Uint8Array } {
+/**
+ * One optimizer's WGSL (its file, and the one-state step where it keeps one state array), the name of
+ * its file (nesterov is momentum's, adamw Adam's), override constants and static uniform (config).
+ */
+function variant(c: OptimizerConfig, dims: OptimizerDims): { family: string; sources: readonly string[]; constants: Record<string, number>; uniform: Uint8Array } {
   const shape = [
     ['u32', dims.count],
     ['u32', dims.weightsEnd],
@@ -69,17 +73,17 @@ function variant(c: OptimizerConfig, dims: OptimizerDims): { family: string; sou
   ] as const;
   switch (c.kind) {
     case 'sgd':
-      return { family: 'sgd', source: sgdWgsl, constants: {}, uniform: packUniform(shape) };
+      return { family: 'sgd', sources: [sgdWgsl], constants: {}, uniform: packUniform(shape) };
     case 'momentum':
     case 'nesterov':
-      return { family: 'momentum', source: momentumWgsl, constants: { NESTEROV: Number(c.kind === 'nesterov') }, uniform: packUniform([...shape, ['f32', c.momentum]]) };
+      return { family: 'momentum', sources: [momentumWgsl, oneStateWgsl], constants: { NESTEROV: Number(c.kind === 'nesterov') }, uniform: packUniform([...shape, ['f32', c.momentum]]) };
     case 'adagrad':
-      return { family: 'adagrad', source: adagradWgsl, constants: {}, uniform: packUniform([...shape, ['f32', c.eps]]) };
+      return { family: 'adagrad', sources: [adagradWgsl, oneStateWgsl], constants: {}, uniform: packUniform([...shape, ['f32', c.eps]]) };
     case 'adam':
     case 'adamw':
       return {
         family: 'adam',
-        source: adamWgsl,
+        sources: [adamWgsl],
         constants: { DECOUPLED: Number(c.kind === 'adamw') },
         uniform: packUniform([...shape, ['f32', c.beta1], ['f32', c.beta2], ['f32', 1 - c.beta1], ['f32', 1 - c.beta2], ['f32', c.eps]]),
       };
@@ -111,13 +115,13 @@ function vec4Ready(io: OptimizerIo, dims: OptimizerDims): boolean {
  */
 export async function optimizerUpdate(ctx: KernelContext, io: OptimizerIo, dims: OptimizerDims): Promise<Dispatch> {
   const { config } = dims;
-  const { family, source, constants, uniform } = variant(config, dims);
+  const { family, sources, constants, uniform } = variant(config, dims);
   const vec4 = vec4Ready(io, dims);
   const name = `optimizer_${family}`;
   const def = {
     name: vec4 ? `${name}_vec4` : name,
     source: optimizerWgsl,
-    includes: [stepParamsWgsl, optimizerCommonWgsl, source],
+    includes: [stepParamsWgsl, optimizerCommonWgsl, ...sources],
     entryPoint: vec4 ? 'main_vec4' : 'main',
     bindings: [...bindings(config.kind), { name: 'grads', kind: 'read', binding: BINDING.grads } as const],
   };
@@ -151,10 +155,10 @@ export interface OptimizerEpilogue {
  */
 export function optimizerEpilogue(ctx: KernelContext, io: OptimizerState, dims: OptimizerDims): OptimizerEpilogue {
   const { config } = dims;
-  const { family, source, constants, uniform } = variant(config, dims);
+  const { family, sources, constants, uniform } = variant(config, dims);
   return {
     name: family,
-    includes: [stepParamsWgsl, optimizerCommonWgsl, source],
+    includes: [stepParamsWgsl, optimizerCommonWgsl, ...sources],
     bindings: bindings(config.kind),
     resources: resources(ctx, `optimizer ${config.kind} epilogue`, io, config, uniform),
     constants,
