@@ -1,7 +1,7 @@
 // Host cost of a training step's dispatches, with and without each fusion: `node --import
 // ./bin/register.mjs bench/encode-cost.ts [--models=784-256-128-10/128,784-32-10/32] [--reps=30]`.
 // For each model it builds the training plan fused (the default) and with one fusion undone at a
-// time (fuseOptimizer, fuseOutputLayer, fuseDropout, fuseBiasGrad false), then encodes 400 steps of each (4 per
+// time (fuseOutputStep, fuseOptimizer, fuseOutputLayer, fuseDropout, fuseBiasGrad false), then encodes 400 steps of each (4 per
 // command buffer, as the trainer submits them) and finishes the command buffers without submitting
 // them, the forms interleaved in one process so that the machine's drift falls on all alike. The
 // GPU stays idle, so the figure is the main thread's CPU for encoding and validating a step
@@ -32,6 +32,7 @@ const session = new GpuSession(gpu, { train: data.train, validation: data.valida
 // software adapters' default).
 const FORMS = {
   fused: { fuseOptimizer: true },
+  'output step separate': { fuseOptimizer: true, fuseOutputStep: false },
   'optimizer separate': { fuseOptimizer: false },
   'output layer separate': { fuseOptimizer: true, fuseOutputLayer: false },
   'dropout separate': { fuseOptimizer: true, fuseDropout: false },

@@ -30,6 +30,8 @@
 //   layer as its own product instead of inside the loss's dispatch; all three give the step as it was)
 //   --fuse-optimizer, --separate-optimizer (the optimizer step inside the weight grads' dispatches, or
 //   a dispatch of its own; default: the adapter's, fused on GPUs, separate on software adapters)
+//   --separate-output-step (with the optimizer fused: the output layer's backward and step in dispatches
+//   of their own instead of inside the loss's)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
@@ -83,8 +85,8 @@ interface Args {
   python: string;
   markdown: boolean;
   json: boolean;
-  /** TrainPlanOptions.fuseDropout, fuseBiasGrad, fuseOutputLayer and fuseOptimizer for ours and the breakdown. */
-  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean; fuseOutputLayer: boolean; fuseOptimizer?: boolean };
+  /** TrainPlanOptions.fuseDropout, fuseBiasGrad, fuseOutputLayer, fuseOptimizer and fuseOutputStep for ours and the breakdown. */
+  fusion: { fuseDropout: boolean; fuseBiasGrad: boolean; fuseOutputLayer: boolean; fuseOptimizer?: boolean; fuseOutputStep: boolean };
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -116,6 +118,7 @@ function parseArgs(argv: readonly string[]): Args {
       fuseDropout: !argv.includes('--separate-dropout'),
       fuseBiasGrad: !argv.includes('--separate-bias-grad'),
       fuseOutputLayer: !argv.includes('--separate-output-layer'),
+      fuseOutputStep: !argv.includes('--separate-output-step'),
       ...(argv.includes('--fuse-optimizer') ? { fuseOptimizer: true } : argv.includes('--separate-optimizer') ? { fuseOptimizer: false } : {}),
     },
   };

@@ -1,10 +1,10 @@
-// GPU time of a training step with the optimizer step fused into the weight grads or in a dispatch of
-// its own: `node --import ./bin/register.mjs bench/step-forms.ts [--models=784-256-128-10/128,784-32-10/32]
+// GPU time of a training step with the optimizer step fused into the weight grads (and the output
+// layer's backward into the loss dispatch, or not) or in a dispatch of its own: `node --import ./bin/register.mjs bench/step-forms.ts [--models=784-256-128-10/128,784-32-10/32]
 // [--rounds=8] [--steps=40]`. Both plans are built in one process on the same data and replayed in
 // interleaved rounds (each round: `steps` steps of one form, submitted and waited for, then of the
 // other), so that the machine's drift falls on both alike; per form the median over rounds of wall
 // milliseconds and process CPU milliseconds (the adapter's threads included: on lavapipe, its
-// workers) per step. What decides the adapter's default (TrainPlanOptions.fuseOptimizer).
+// workers) per step. What decides the adapter's defaults (TrainPlanOptions.fuseOptimizer, fuseOutputStep).
 import { cpuUsage } from 'node:process';
 import { BufferArena } from '../src/gpu/arena.ts';
 import { adapterName, openGpu } from '../src/gpu/device.ts';
@@ -24,7 +24,13 @@ const models = (value('models') ?? '784-256-128-10/128,784-32-10/32').split(',')
 });
 const rounds = Number(value('rounds') ?? 8);
 const steps = Number(value('steps') ?? 40);
-const FORMS = { 'optimizer fused': { fuseOptimizer: true }, 'optimizer separate': { fuseOptimizer: false } } as const;
+// The optimizer step fused, with the output layer's backward in the loss dispatch (GPU adapters'
+// default) and without it; the optimizer step separate (software adapters' default).
+const FORMS = {
+  'optimizer fused': { fuseOptimizer: true },
+  'optimizer fused, output step separate': { fuseOptimizer: true, fuseOutputStep: false },
+  'optimizer separate': { fuseOptimizer: false },
+} as const;
 
 const gpu = await openGpu();
 console.log(`adapter: ${adapterName(gpu.report)}; ${rounds} rounds of ${steps} steps per form (the first round not counted)`);

@@ -10,8 +10,9 @@
 // `train_dense` is `train` with the output layer in front (src/kernels/loss.ts, denseLoss): each row's
 // logits, x[r]·Wᵀ + b, are computed by the invocation that owns the row and written to `outputs`,
 // where the row functions then read them. One dispatch fewer per training step; the host keeps it to
-// layers of few multiply-adds per row, since one workgroup does the whole batch.
-struct Params {
+// layers of few multiply-adds per row, since one workgroup does the whole batch. (loss_dense_step.wgsl
+// adds the layer's backward pass and optimizer step after it.)
+struct LossShape {
   B: u32,    // rows of outputs and grad (step.rows of them are valid; the rest are padding)
   C: u32,    // classes
   IN: u32,   // train_dense: inputs of the output layer (0 otherwise)
@@ -22,7 +23,7 @@ struct Record {
   correct: u32,    // valid rows whose argmax is the label
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(0) var<uniform> shape: LossShape;
 // [B, C] logits (or outputs for MSE); written by train_dense (valid rows only), read by every entry.
 @group(0) @binding(1) var<storage, read_write> outputs: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;           // [B]
@@ -53,7 +54,7 @@ var<workgroup> correct_partial: array<u32, WORKGROUP_SIZE>;
 fn row_argmax(base: u32) -> u32 {
   var best = 0u;
   var best_value = outputs[base];
-  for (var c = 1u; c < params.C; c++) {
+  for (var c = 1u; c < shape.C; c++) {
     let v = outputs[base + c];
     if (v > best_value) {
       best = c;
@@ -85,7 +86,7 @@ fn reduce_batch(lid: u32, loss: f32, correct: u32) -> Record {
 
 /** Row r's loss, and whether its argmax is the label; writes its gradient row (training). */
 fn train_row(r: u32) -> Record {
-  let base = r * params.C;
+  let base = r * shape.C;
   let y = labels[r];
   let best = row_argmax(base);
   return Record(row_loss_and_grad(base, y, best), select(0u, 1u, best == y));
@@ -93,36 +94,37 @@ fn train_row(r: u32) -> Record {
 
 /** Row r of the output layer, x[r]·Wᵀ + b, into outputs[r·C ..]. */
 fn dense_row(r: u32) {
-  let quads = params.IN / 4u;
+  let quads = shape.IN / 4u;
   let x0 = r * quads;
-  for (var c = 0u; c < params.C; c++) {
+  for (var c = 0u; c < shape.C; c++) {
     let w0 = c * quads;
     var z = vec4f(0.0);
     for (var k = 0u; k < quads; k++) {
       z = fma(dense_x4[x0 + k], dense_w4[w0 + k], z);
     }
-    outputs[r * params.C + c] = (z.x + z.y) + (z.z + z.w) + dense_b[c];
+    outputs[r * shape.C + c] = (z.x + z.y) + (z.z + z.w) + dense_b[c];
   }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn train(@builtin(local_invocation_index) lid: u32) {
-  var loss = 0.0;
-  var correct = 0u;
-  for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
-    let row = train_row(r);
-    loss += row.loss_sum;
-    correct += row.correct;
-  }
-  finish_training_batch(lid, loss, correct);
+  train_batch(lid);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn train_dense(@builtin(local_invocation_index) lid: u32) {
+  // Each invocation computes the logits of the rows it then takes the loss of: no barrier between.
+  for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
+    dense_row(r);
+  }
+  train_batch(lid);
+}
+
+/** The training work once the logits are in outputs: every row's loss and gradient, then the record. */
+fn train_batch(lid: u32) {
   var loss = 0.0;
   var correct = 0u;
   for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
-    dense_row(r);
     let row = train_row(r);
     loss += row.loss_sum;
     correct += row.correct;
@@ -133,7 +135,7 @@ fn train_dense(@builtin(local_invocation_index) lid: u32) {
 /** Zeroes the padding rows' gradient, then writes the step's record and flags a non-finite loss. */
 fn finish_training_batch(lid: u32, loss: f32, correct: u32) {
   // Padding rows contribute nothing to the gradient.
-  for (var i = step.rows * params.C + lid; i < params.B * params.C; i += WORKGROUP_SIZE) {
+  for (var i = step.rows * shape.C + lid; i < shape.B * shape.C; i += WORKGROUP_SIZE) {
     grad[i] = 0.0;
   }
   let total = reduce_batch(lid, loss, correct);
@@ -150,7 +152,7 @@ fn evaluate(@builtin(local_invocation_index) lid: u32) {
   var loss = 0.0;
   var correct = 0u;
   for (var r = lid; r < step.rows; r += WORKGROUP_SIZE) {
-    let base = r * params.C;
+    let base = r * shape.C;
     let y = labels[r];
     let best = row_argmax(base);
     correct += select(0u, 1u, best == y);

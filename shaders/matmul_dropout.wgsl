@@ -1,6 +1,6 @@
 // The epilogue hooks of matmul_common.wgsl with inverted dropout fused in (prepend step_params.wgsl
-// and dropout_hash.wgsl). Binding 6 follows the product's, the grid band and the row sums (5, unused
-// here); the step is step_params.wgsl's, in group 1.
+// and dropout_hash.wgsl). Binding 14 is clear of the product's 0-5 and of the loss kernel's bindings
+// (loss_dense_step.wgsl includes this file too); the step is step_params.wgsl's, in group 1.
 //   forward     H[i] = kept(i) ? act(z + b)[i] / keep : 0, stored as the layer's output (the next
 //               layer's input); the pre-dropout A is never stored.
 //   input grad  dZ[i] = kept(i) ? (dY·W)[i] · act'(A[i]) / keep : 0, with e = H, the stored output of
@@ -18,7 +18,7 @@ struct DropoutParams {
   keep: f32,             // 1 − rate
 }
 
-@group(0) @binding(6) var<uniform> dropout: DropoutParams;
+@group(0) @binding(14) var<uniform> dropout: DropoutParams;
 
 // The (seed, t, layer) part of every element's hash (dropout_hash.wgsl), computed once per
 // invocation: each kernel's main calls begin_epilogue() first.

@@ -7,6 +7,7 @@
 // reads this layer's W in the same step (its input grad) must run before. After a non-finite loss
 // nothing changes, as in the optimizer's own kernel (optimizer.wgsl). Prepend step_params.wgsl,
 // optimizer_common.wgsl and one optimizer's file.
+@group(0) @binding(9) var<storage, read> status: array<u32>;   // status[0] ≠ 0: a loss went non-finite
 override WEIGHTS_AT: u32;
 override BIAS_AT: u32;
 

@@ -3,7 +3,7 @@
 
 fn row_loss(base: u32, y: u32, best: u32) -> f32 {
   var loss = 0.0;
-  for (var c = 0u; c < params.C; c++) {
+  for (var c = 0u; c < shape.C; c++) {
     let diff = outputs[base + c] - select(0.0, 1.0, c == y);
     loss += diff * diff;
   }
@@ -12,7 +12,7 @@ fn row_loss(base: u32, y: u32, best: u32) -> f32 {
 
 fn row_loss_and_grad(base: u32, y: u32, best: u32) -> f32 {
   var loss = 0.0;
-  for (var c = 0u; c < params.C; c++) {
+  for (var c = 0u; c < shape.C; c++) {
     let diff = outputs[base + c] - select(0.0, 1.0, c == y);
     loss += diff * diff;
     grad[base + c] = diff * step.inv_rows;

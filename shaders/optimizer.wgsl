@@ -2,6 +2,7 @@
 // (weights, then biases), once the backward pass has stored every gradient. (The training plan
 // takes the step in each weight grad's epilogue instead, matmul_update.wgsl; this kernel serves the
 // unfused plan.) Prepend step_params.wgsl, optimizer_common.wgsl and one optimizer's file.
+@group(0) @binding(9) var<storage, read> status: array<u32>;   // status[0] ≠ 0: a loss went non-finite
 @group(0) @binding(13) var<storage, read> grads: array<f32>;        // [count]
 @group(0) @binding(13) var<storage, read> grads4: array<vec4<f32>>;
 

@@ -1,5 +1,7 @@
 // Prepended (after step_params.wgsl) to every optimizer step, whether in the optimizer's own kernel
-// (optimizer.wgsl) or in a weight grad's epilogue (matmul_update.wgsl): the bindings both share.
+// (optimizer.wgsl), in a weight grad's epilogue (matmul_update.wgsl) or in the loss kernel's output
+// layer (loss_dense_step.wgsl): the bindings all share. (Each declares the status it reads itself:
+// the loss kernel writes it.)
 // Each optimizer's file (optimizer_sgd.wgsl, optimizer_momentum.wgsl, optimizer_adagrad.wgsl,
 // optimizer_adam.wgsl) declares `config` (binding 8: a Params struct that starts with count,
 // weights_end and weight_decay) and its state arrays (bindings 11 and 12, with vec4 views), and
@@ -9,8 +11,7 @@
 //   fn optimizer_step4(j4: u32, g: vec4<f32>, decay: vec4<f32>)
 // which update element j (vec4 j4) of params and of the state in place, given its gradient g and
 // its weight decay (λ for weights, 0 for biases). The numbers are fixed (BINDING in
-// src/kernels/optimizer.ts) and clear of the matrix products' 0-6.
-@group(0) @binding(9) var<storage, read> status: array<u32>;         // status[0] ≠ 0: a loss went non-finite
+// src/kernels/optimizer.ts) and clear of the matrix products' 0-6 and of the loss kernel's 0-7.
 // [count]: all weights, then all biases; and its vec4 view.
 @group(0) @binding(10) var<storage, read_write> params: array<f32>;
 @group(0) @binding(10) var<storage, read_write> params4: array<vec4<f32>>;

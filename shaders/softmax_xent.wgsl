@@ -5,7 +5,7 @@
 
 fn row_sum_exp(base: u32, m: f32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < params.C; c++) {
+  for (var c = 0u; c < shape.C; c++) {
     s += exp(outputs[base + c] - m);
   }
   return s;
@@ -20,7 +20,7 @@ fn row_loss_and_grad(base: u32, y: u32, best: u32) -> f32 {
   let m = outputs[base + best];
   let s = row_sum_exp(base, m);
   let inv_s = 1.0 / s;
-  for (var c = 0u; c < params.C; c++) {
+  for (var c = 0u; c < shape.C; c++) {
     let p = exp(outputs[base + c] - m) * inv_s;
     grad[base + c] = (p - select(0.0, 1.0, c == y)) * step.inv_rows;
   }

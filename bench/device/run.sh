@@ -11,8 +11,10 @@
 #   bench-gpu  bench/gpu.ts: W1 and W2 epochs, matmul GFLOP/s, host µs per step, PyTorch on CUDA
 #   speed      bench/speed.ts on the default model: epochs, and where a step goes (each kernel's time
 #              and the gaps between dispatches, from timestamp queries)
+#   speed-separate-output-step  the same with the output layer's backward and step in dispatches of
+#              their own (the GPU default takes them in the loss's dispatch): what that fusion is worth
 #   speed-separate-optimizer  the same with the optimizer step in a dispatch of its own (the GPU
-#              default takes it in the weight grads' epilogues): what that fusion is worth here
+#              default takes it in the weight grads' epilogues, and the output layer's in the loss's)
 #   train      `webgpu-mlp train` as README runs it (20 epochs of 784-256-128-10), test accuracy
 #   tune       the kernel table this adapter chose
 # Everything printed goes to $OUT/device.log too; bench-gpu.json and train-summary.json beside it.
@@ -78,15 +80,16 @@ if ! step info 60 "${cli[@]}" info; then
   ldconfig -p | grep -i -E 'vulkan|nvidia' | head -20
   exit 1
 fi
-step check 90 "${cli[@]}" check
+step check 80 "${cli[@]}" check
 if $quick; then
   step bench-gpu 600 "$node" "$app/lib/bench-gpu.js" --epochs=1 --train-subset=2000 --no-torch --out="$out/bench-gpu.json"
   step speed 600 "$node" "$app/lib/speed.js" --workload=default --parts=ours,breakdown --extra-batch-sizes=none --epochs=2 --rounds=3 --markdown
   step train 600 "${cli[@]}" train --epochs 1 --train-subset 2000 --no-report --run-dir "$out/train-run" --overwrite
 else
-  step bench-gpu 160 "$node" "$app/lib/bench-gpu.js" --python="$(command -v python3)" --out="$out/bench-gpu.json"
+  step bench-gpu 150 "$node" "$app/lib/bench-gpu.js" --python="$(command -v python3)" --out="$out/bench-gpu.json"
   step speed 100 "$node" "$app/lib/speed.js" --workload=default --parts=ours,breakdown --extra-batch-sizes=none --markdown
-  step speed-separate-optimizer 40 "$node" "$app/lib/speed.js" --workload=default --parts=ours,breakdown --extra-batch-sizes=none --rounds=3 --separate-optimizer
+  step speed-separate-output-step 30 "$node" "$app/lib/speed.js" --workload=default --parts=ours,breakdown --extra-batch-sizes=none --rounds=3 --separate-output-step
+  step speed-separate-optimizer 30 "$node" "$app/lib/speed.js" --workload=default --parts=ours,breakdown --extra-batch-sizes=none --rounds=3 --separate-optimizer
   step train 90 "${cli[@]}" train --no-report --run-dir /tmp/device-train --overwrite
   cp /tmp/device-train/summary.json "$out/train-summary.json" 2>/dev/null
 fi

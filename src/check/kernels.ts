@@ -12,7 +12,7 @@ import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
-import { denseLoss, LOSS_RECORD_BYTES, lossBatch } from '../kernels/loss.ts';
+import { denseLoss, denseLossStep, denseLossStepFits, LOSS_RECORD_BYTES, lossBatch } from '../kernels/loss.ts';
 import { MATMUL_VARIANTS, matmulForward, matmulInputGrad, matmulVariantSupported, matmulWeightGrad, type MatmulVariantName } from '../kernels/matmul.ts';
 import { optimizerEpilogue, optimizerUpdate } from '../kernels/optimizer.ts';
 import { StepParamsRing } from '../kernels/step-params.ts';
@@ -32,6 +32,7 @@ import {
   lossGradTolerance,
   matmulTolerance,
   optimizerTolerance,
+  STEP_PARAMS,
   TRANSCENDENTAL,
   type Tolerance,
 } from './tolerances.ts';
@@ -221,6 +222,67 @@ async function checkFusedStep(ctx: KernelContext, variant: MatmulVariantName): P
   });
 }
 
+/** denseLossStep (see checkOtherKernels), below a ReLU layer with dropout 0.3, from a mid-run Adam state (t = 3). */
+async function checkDenseLossStep(ctx: KernelContext, shape: { B: number; IN: number; C: number; rows: number }): Promise<KernelCheck[]> {
+  const { device, arena } = ctx;
+  const { B, IN, C, rows } = shape;
+  const config = optimizerConfig('adam', { weightDecay: 0.05 });
+  const [t, lr, rate] = [3, 0.01, 0.3];
+  const dropout = { seed: 9, layer: 1, rate };
+  // W and b where the parameter layout would put them (64-element aligned); b's padding to 4 zero.
+  const [weightsAt, biasAt] = [64, 64 + 64 * Math.ceil((C * IN) / 64)];
+  const [bEnd, count] = [biasAt + 4 * Math.ceil(C / 4), biasAt + 64];
+  const inside = (i: number) => (i >= weightsAt && i < weightsAt + C * IN) || (i >= biasAt && i < bEnd);
+  return checkCase(ctx, { kernel: 'loss', what: `ce train with the output layer ${B}x${IN}->${C} (${rows} rows), its backward (relu + dropout ${rate} below) and adam step` }, async () => {
+    const initial = [random(count, 'loss step params', -0.5, 0.5), ...[0, 1].map((s) => random(count, `loss step state ${s}`).map(Math.abs))];
+    for (const values of initial) values.fill(0, biasAt + C, bEnd);
+    const [params, ...state] = initial.map((values, i) => arena.tensorWithData(`loss step ${i}`, values));
+    const a = ref.activationForward('relu', random(B * IN, 'loss step z', -2, 2));
+    const x = Float32Array.from(ref.dropoutForward(a, dropout.seed, t, dropout.layer, rate));
+    const y = labels(B, C, 'loss step');
+    const step = stepRing(ctx, { t, rows, lr, beta1: config.beta1, beta2: config.beta2 });
+    const status = arena.tensor('status', 16);
+    const io = {
+      logits: arena.tensor('logits', B * C * 4),
+      labels: arena.tensorWithData('labels', y),
+      records: arena.tensor('records', LOSS_RECORD_BYTES),
+      status,
+      grad: arena.tensor('grad', B * C * 4),
+      step,
+      x: arena.tensorWithData('x', x),
+      dz: arena.tensor('dz', B * IN * 4),
+    };
+    const optimizer = optimizerEpilogue(ctx, { params, state, status, step }, { count, weightsEnd: biasAt, config });
+    await run(device, [await denseLossStep(ctx, 'ce', io, { B, C, IN, activation: 'relu', dropout }, { optimizer, weightsAt, biasAt })]);
+    const [logits, grad, record] = [await readFloat32(device, io.logits), await readFloat32(device, io.grad), await readFloat32(device, io.records)];
+    const w = initial[0].subarray(weightsAt, weightsAt + C * IN);
+    const expected = ref.lossFor('ce', logits, y, B, C, rows);
+    const dz = ref.dropoutBackward(ref.matmulInputGrad(grad, w, a, B, IN, C, 'relu'), dropout.seed, t, dropout.layer, rate);
+    const comparisons: Comparison[] = [
+      ['logits', logits.subarray(0, rows * C), ref.matmulForward(x, w, initial[0].subarray(biasAt, biasAt + C), B, IN, C, 'identity').subarray(0, rows * C), matmulTolerance(IN)],
+      ['loss sum', [record[0]], [expected.lossSum], LOSS_SUM],
+      ['correct', [(await readUint32(device, io.records))[1]], [expected.correct], EXACT],
+      ['grad', grad, expected.grad, lossGradTolerance(rows)],
+      ['dz', await readFloat32(device, io.dz), dz, fusedInputGradTolerance(C, 1 - rate)],
+    ];
+    const grads = new Float64Array(count);
+    grads.set(ref.matmulWeightGrad(grad, x, B, IN, C), weightsAt);
+    grads.set(ref.biasGrad(grad, B, C), biasAt);
+    const stepped = initial.map((values) => Float64Array.from(values));
+    ref.optimizerUpdate(config, stepped[0], grads, stepped.slice(1), Math.fround(lr), t, biasAt);
+    const got = await Promise.all([params, ...state].map((buffer) => readFloat32(device, buffer)));
+    let moved = 0;
+    got.forEach((values, k) => {
+      const layer = (v: ArrayLike<number>) => Array.from(v).filter((_, i) => inside(i));
+      // From the reference gradient: the whole-step tolerance (dW's f32 sums, then the step's rounding).
+      comparisons.push([k === 0 ? 'params' : `state ${k - 1}`, layer(values), layer(stepped[k]), STEP_PARAMS.adam]);
+      moved += values.filter((v, i) => !inside(i) && v !== initial[k][i]).length;
+    });
+    comparisons.push(['elements outside the layer changed', [moved], [0], EXACT]);
+    return comparisons;
+  });
+}
+
 /** The matmul variants this device supports (the subgroup kernel needs subgroups of 8). */
 export function supportedMatmulVariants(device: GPUDevice): MatmulVariantName[] {
   return MATMUL_VARIANTS.filter((variant) => matmulVariantSupported(device, variant));
@@ -339,6 +401,13 @@ export async function checkOtherKernels(ctx: KernelContext): Promise<KernelCheck
       })),
     );
   }
+
+  // The training loss with the output layer's forward, backward and Adam step (how GPU adapters train
+  // the output layer, where the device has the storage bindings): as above, then dz against the
+  // reference input grad of the kernel's own gradient (the layer below: ReLU and dropout), and W, b
+  // and the state against the reference step from the reference dW = gᵀ·x, db = Σ g.
+  const [B, IN, C, rows] = [37, 36, 10, 33];
+  if (denseLossStepFits(device, IN, C, 2)) results.push(...(await checkDenseLossStep(ctx, { B, IN, C, rows })));
 
   // Optimizers: three steps with weight decay, weights ending mid-buffer as the biases follow them.
   for (const kind of OPTIMIZERS) {

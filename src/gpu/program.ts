@@ -249,6 +249,20 @@ export function bindingOffset(resource: BindingResource): number {
   return 'buffer' in resource ? (resource.offset ?? 0) : 0;
 }
 
+/** f32 (or u32) elements a binding holds. */
+export function bindingElements(resource: BindingResource): number {
+  if ('buffer' in resource) return (resource.size ?? resource.buffer.size - (resource.offset ?? 0)) / 4;
+  return resource.size / 4;
+}
+
+/** Throws unless `resource` holds at least `elements` f32 (or u32). */
+export function checkBinding(label: string, name: string, resource: BindingResource, elements: number): void {
+  const available = bindingElements(resource);
+  if (available < elements) {
+    throw new KernelError(`${label}: binding ${name} holds ${available} f32, needs ${elements}`);
+  }
+}
+
 /** Binds resources by binding name (every declared binding must be given, and nothing else). */
 export function bindKernel(
   device: GPUDevice,

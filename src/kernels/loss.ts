@@ -5,15 +5,21 @@
 //   evaluation (dims.mode 'eval'): writes predictions[step.batch_start + r] instead of a gradient and
 //               binds no status (a non-finite test loss shows in its record; it must not freeze training)
 // denseLoss is the training form with the output layer in front (its logits computed in the same
-// dispatch), for output layers of few multiply-adds per row.
+// dispatch), for output layers of few multiply-adds per row; denseLossStep goes on to that layer's
+// backward pass and optimizer step (shaders/loss_dense_step.wgsl).
 import lossBatchWgsl from '../../shaders/loss_batch.wgsl?raw';
 import mseWgsl from '../../shaders/mse.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindingOffset, bindKernel, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
-import type { Loss } from '../model/spec.ts';
+import lossDenseStepWgsl from '../../shaders/loss_dense_step.wgsl?raw';
+import dropoutEpilogueWgsl from '../../shaders/matmul_dropout.wgsl?raw';
+import noDropoutEpilogueWgsl from '../../shaders/matmul_no_dropout.wgsl?raw';
+import { bindingOffset, bindKernel, checkBinding, KernelError, type BindingDecl, type BindingResource, type Constants, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import type { ActivationKind, Loss } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
-import { stepParamsWgsl } from './includes.ts';
+import { fusedDropout, type FusedDropout } from './dropout.ts';
+import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, stepParamsWgsl } from './includes.ts';
+import type { FusedUpdate } from './matmul.ts';
 
 /** Bytes per record: struct Record { loss_sum: f32, correct: u32 }. */
 export const LOSS_RECORD_BYTES = 8;
@@ -72,7 +78,7 @@ type Entry = Mode | 'dense';
 
 function def(loss: Loss, entry: Entry): KernelDef {
   const common = [
-    { name: 'params', kind: 'uniform' },
+    { name: 'shape', kind: 'uniform' },
     { name: 'logits', kind: 'write' }, // read_write: train_dense writes it (the other entries only read)
     { name: 'labels', kind: 'read' },
     { name: 'records', kind: 'write' },
@@ -101,9 +107,13 @@ const defs = (loss: Loss): Record<Entry, KernelDef> => ({
 const DEFS: Record<Loss, Record<Entry, KernelDef>> = { ce: defs('ce'), mse: defs('mse') };
 
 async function lossDispatch(ctx: KernelContext, kind: Loss, entry: Entry, io: Record<string, BindingResource>, shape: { B: number; C: number; IN: number }): Promise<Dispatch> {
-  const kernel = await ctx.cache.compile(DEFS[kind][entry], { WORKGROUP_SIZE: WORKGROUP_SIZE[ctx.adapterKind] });
-  const params = ctx.arena.uniform(`${kernel.label} params`, packUniform([['u32', shape.B], ['u32', shape.C], ['u32', shape.IN]]));
-  return bindKernel(ctx.device, kernel, { params, ...io }, [1, 1, 1]);
+  return bindLoss(ctx, DEFS[kind][entry], {}, io, shape);
+}
+
+async function bindLoss(ctx: KernelContext, def: KernelDef, constants: Constants, io: Record<string, BindingResource>, shape: { B: number; C: number; IN: number }): Promise<Dispatch> {
+  const kernel = await ctx.cache.compile(def, { WORKGROUP_SIZE: WORKGROUP_SIZE[ctx.adapterKind], ...constants });
+  const uniform = ctx.arena.uniform(`${kernel.label} shape`, packUniform([['u32', shape.B], ['u32', shape.C], ['u32', shape.IN]]));
+  return bindKernel(ctx.device, kernel, { shape: uniform, ...io }, [1, 1, 1]);
 }
 
 /** The loss `kind` over one batch (see the top of this file); io must match dims.mode. */
@@ -146,6 +156,96 @@ export async function denseLoss(ctx: KernelContext, kind: Loss, io: DenseLossIo,
   const misaligned = Object.entries({ x: io.x, w: io.w }).filter(([, r]) => bindingOffset(r) % 16 !== 0);
   if (misaligned.length) throw new RangeError(`denseLoss: ${misaligned.map(([name]) => name).join(' and ')} must start at a multiple of 16 bytes (vec4 loads)`);
   return lossDispatch(ctx, kind, 'dense', { ...io }, dims);
+}
+
+export interface DenseLossStepIo extends TrainLossIo {
+  /** [B, IN] the output layer's input: the stored output of the layer below (A, or H after its dropout). */
+  readonly x: BindingResource;
+  /** [B, IN] written: the layer below's pre-activation gradient, (g·W) ⊙ act'(A) ⊙ mask / keep. */
+  readonly dz: BindingResource;
+}
+
+export interface DenseLossStepDims {
+  readonly B: number;
+  readonly C: number;
+  readonly IN: number;
+  /** The layer below's activation, whose derivative dz takes. */
+  readonly activation: ActivationKind;
+  /** The layer below's dropout, whose mask and 1/keep scale dz. */
+  readonly dropout?: FusedDropout;
+}
+
+/** @binding numbers of the output layer's backward (shaders/loss_dense_step.wgsl, matmul_dropout.wgsl). */
+const STEP_BINDING = { dz: 15, dropout: 14 } as const;
+
+/**
+ * Storage buffers denseLossStep binds with this many optimizer state arrays: logits, labels, records,
+ * status, grad, x, dz and the parameters, then the state. WebGPU guarantees 8 per shader stage;
+ * adapters may offer more (device.ts raises the limit to the adapter's).
+ */
+export function denseLossStepStorageBuffers(stateArrays: number): number {
+  return 8 + stateArrays;
+}
+
+/** Whether denseLossStep takes this output layer on this device (denseLossFits, and enough storage bindings). */
+export function denseLossStepFits(device: GPUDevice, IN: number, C: number, stateArrays: number): boolean {
+  return denseLossFits(IN, C) && denseLossStepStorageBuffers(stateArrays) <= device.limits.maxStorageBuffersPerShaderStage;
+}
+
+function denseStepDef(kind: Loss, optimizer: FusedUpdate['optimizer'], dropout: boolean): KernelDef {
+  const own: BindingDecl[] = [
+    ...DEFS[kind].dense.bindings.filter((b) => b.name !== 'w' && b.name !== 'b'),
+    { name: 'dz', kind: 'write', binding: STEP_BINDING.dz },
+    ...(dropout ? [{ name: 'dropout', kind: 'uniform', binding: STEP_BINDING.dropout } as const] : []),
+  ];
+  // The optimizer's step slot is the loss's, and its status the one the loss writes.
+  const names = new Set(own.map((b) => b.name));
+  return {
+    name: `${kernelName[kind]}_dense_step_${optimizer.name}${dropout ? '_dropout' : ''}`,
+    source: lossDenseStepWgsl,
+    includes: [
+      ...optimizer.includes, // step_params.wgsl first
+      activationFnsWgsl,
+      ...(dropout ? [dropoutHashWgsl, dropoutEpilogueWgsl] : [noDropoutEpilogueWgsl]),
+      rowFunctions[kind],
+      lossBatchWgsl,
+    ],
+    entryPoint: 'train_dense_step',
+    bindings: [...own, ...optimizer.bindings.filter((b) => !names.has(b.name))],
+  };
+}
+
+/**
+ * denseLoss followed by the output layer's backward pass and optimizer step, in the same single
+ * workgroup (shaders/loss_dense_step.wgsl): the layer below's dZ into io.dz, then dW and db, each
+ * element stepped in place by `update`'s optimizer (nothing moves after a non-finite loss). One
+ * dispatch where the plan would otherwise record three (loss, input grad, weight grad); it reads W
+ * and b from the flat parameter buffer at update.weightsAt and update.biasAt.
+ */
+export async function denseLossStep(ctx: KernelContext, kind: Loss, io: DenseLossStepIo, dims: DenseLossStepDims, update: FusedUpdate): Promise<Dispatch> {
+  const { B, C, IN } = dims;
+  const label = `denseLossStep ${kernelName[kind]} ${IN}->${C} over ${B} + ${update.optimizer.name} step`;
+  if (!denseLossFits(IN, C)) {
+    throw new RangeError(`${label}: an output layer of ${IN}x${C} needs IN a multiple of 4 and at most ${DENSE_LOSS_MAX_MACS_PER_ROW} multiply-adds per row`);
+  }
+  const { optimizer, weightsAt, biasAt } = update;
+  const stateArrays = optimizer.bindings.filter((b) => b.kind === 'write' && b.name !== 'params').length;
+  const needed = denseLossStepStorageBuffers(stateArrays);
+  if (needed > ctx.device.limits.maxStorageBuffersPerShaderStage) {
+    throw new KernelError(`${label}: needs ${needed} storage buffers per shader stage, this device allows ${ctx.device.limits.maxStorageBuffersPerShaderStage}`);
+  }
+  const misaligned = Object.entries({ x: io.x, dz: io.dz }).filter(([, r]) => bindingOffset(r) % 16 !== 0);
+  if (misaligned.length) throw new RangeError(`${label}: ${misaligned.map(([name]) => name).join(' and ')} must start at a multiple of 16 bytes (vec4 loads)`);
+  if (weightsAt % 4 !== 0 || biasAt % 4 !== 0) throw new RangeError(`${label}: W and b must start at multiples of 4 elements of the parameters (vec4 steps), found ${weightsAt} and ${biasAt}`);
+  // b is stepped four at a time, its alignment padding with it.
+  checkBinding(label, 'params', optimizer.resources.params, Math.max(weightsAt + C * IN, biasAt + 4 * Math.ceil(C / 4)));
+  checkBinding(label, 'x', io.x, B * IN);
+  checkBinding(label, 'dz', io.dz, B * IN);
+  const def = denseStepDef(kind, optimizer, dims.dropout !== undefined);
+  const constants = { ...optimizer.constants, ACTIVATION: ACTIVATION_CODE[dims.activation], WEIGHTS_AT: weightsAt, BIAS_AT: biasAt };
+  const own = new Set(def.bindings.map((b) => b.name));
+  const shared = Object.fromEntries(Object.entries(optimizer.resources).filter(([name]) => own.has(name) && !(name in io)));
+  return bindLoss(ctx, def, constants, { ...shared, ...io, ...fusedDropout(ctx, label, dims.dropout, io.step) }, dims);
 }
 
 /** Softmax cross-entropy: loss = logsumexp(z) − z_y per row; grad = (softmax(z) − onehot) · inv_rows. */

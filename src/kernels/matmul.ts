@@ -30,10 +30,11 @@ import subgroupV2Wgsl from '../../shaders/matmul_subgroup_v2.wgsl?raw';
 import subgroupV4Wgsl from '../../shaders/matmul_subgroup_v4.wgsl?raw';
 import tiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindingOffset, bindKernel, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindingElements, bindingOffset, bindKernel, checkBinding, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
-import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
+import { fusedDropout, type FusedDropout } from './dropout.ts';
+import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, stepParamsWgsl } from './includes.ts';
 import type { OptimizerEpilogue } from './optimizer.ts';
 
 /** The kernel variants, llm.c style: kernel 1 naive ... kernel 4 subgroup. */
@@ -51,19 +52,6 @@ export const MATMUL_VARIANT_PREFERENCE: Record<'cpu' | 'gpu', readonly MatmulVar
   cpu: ['subgroup', 'regblock'],
   gpu: ['tiled'],
 };
-
-/**
- * Inverted dropout fused into an epilogue: element i (row-major in the [B, OUT] forward output, or
- * the [B, IN] input gradient) is kept ⇔ dropout_bits(seed, step.t, layer, i) < keep_threshold, as in
- * shaders/dropout_hash.wgsl. The step t comes from the StepParams binding (`step` in the io).
- */
-export interface FusedDropout {
-  readonly seed: number;
-  /** The dense layer whose output the mask belongs to (for the input grad: the layer below). */
-  readonly layer: number;
-  /** Probability of dropping an element, in [0, 1). */
-  readonly rate: number;
-}
 
 export interface ForwardIo {
   x: BindingResource; // [B, IN]
@@ -201,7 +189,7 @@ const BINDINGS: readonly BindingDecl[] = [...OPERANDS, { name: 'o', kind: 'write
 /** ... and with fused dropout (shaders/matmul_dropout.wgsl): its parameters and the step's t. */
 const DROPOUT_BINDINGS: readonly BindingDecl[] = [
   ...BINDINGS,
-  { name: 'dropout', kind: 'uniform', binding: 6 },
+  { name: 'dropout', kind: 'uniform', binding: 14 },
   { name: 'step', kind: 'slot' },
 ];
 
@@ -472,33 +460,6 @@ function dropoutLabel(dropout: FusedDropout | undefined): string {
 }
 
 /**
- * The extra bindings of a fused-dropout kernel: its parameters (a uniform made here) and the step ring.
- * A uniform rather than override constants: the seed changes from run to run, and a new override
- * value means new pipelines (0.3-0.9 s each on lavapipe); as overrides the kernel was no faster
- * (forward 128x784->256 + dropout: 3.04-3.06 vs 3.07 ms of CPU).
- */
-function fusedDropout(
-  ctx: KernelContext,
-  label: string,
-  dropout: FusedDropout | undefined,
-  step: BindingResource | undefined,
-): { dropout: BindingResource; step: BindingResource } | undefined {
-  if (!dropout) return undefined;
-  if (!(dropout.rate >= 0 && dropout.rate < 1)) throw new KernelError(`${label}: dropout rate must be in [0, 1), found ${dropout.rate}`);
-  if (!step) throw new KernelError(`${label}: fused dropout needs the step binding (the StepParams ring: t picks the mask)`);
-  const params = ctx.arena.uniform(
-    `${label} dropout params`,
-    packUniform([
-      ['u32', dropout.seed],
-      ['u32', dropout.layer],
-      ['u32', dropoutKeepThreshold(dropout.rate)],
-      ['f32', 1 - dropout.rate],
-    ]),
-  );
-  return { dropout: params, step };
-}
-
-/**
  * What a kernel computes beside the plain product: fused dropout, row sums of U, or row sums and
  * the optimizer step (`sums` then only for a re-recording that times the product).
  */
@@ -588,17 +549,5 @@ function checkDims(label: string, dims: { B: number; IN: number; OUT: number }):
   for (const key of ['B', 'IN', 'OUT'] as const) {
     const value = dims[key];
     if (!Number.isInteger(value) || value < 1) throw new KernelError(`${label}: ${key} must be a positive integer, found ${value}`);
-  }
-}
-
-function bindingElements(resource: BindingResource): number {
-  if ('buffer' in resource) return (resource.size ?? resource.buffer.size - (resource.offset ?? 0)) / 4;
-  return resource.size / 4;
-}
-
-function checkBinding(label: string, name: string, resource: BindingResource, elements: number): void {
-  const available = bindingElements(resource);
-  if (available < elements) {
-    throw new KernelError(`${label}: binding ${name} holds ${available} f32, needs ${elements}`);
   }
 }

@@ -10,7 +10,7 @@ import { biasGrad } from '../kernels/bias-grad.ts';
 import type { KernelContext } from '../kernels/context.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { gatherBatch } from '../kernels/gather.ts';
-import { denseLoss, denseLossFits, meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
+import { denseLoss, denseLossFits, denseLossStep, denseLossStepFits, meanSquaredError, softmaxCrossEntropy } from '../kernels/loss.ts';
 import { matmulForward, matmulInputGrad, matmulWeightGrad } from '../kernels/matmul.ts';
 import { optimizerEpilogue, optimizerUpdate } from '../kernels/optimizer.ts';
 import type { OptimizerConfig } from '../model/optimizer.ts';
@@ -172,12 +172,20 @@ export interface TrainPlanOptions {
    * made the default model's step 8-11% slower than the separate kernel's vec4 ones (bench/RESULTS.md).
    */
   readonly fuseOptimizer?: boolean;
+  /**
+   * The output layer's backward pass and optimizer step inside the loss dispatch too, after its
+   * forward (kernels/loss.ts, denseLossStep): two dispatches fewer per step. Applies where the output
+   * layer is fused (fuseOutputLayer), the optimizer step is (fuseOptimizer), dropout is, a layer lies
+   * below, and the device has the storage bindings; default: wherever it applies.
+   */
+  readonly fuseOutputStep?: boolean;
 }
 
 /**
  * One training step, replayed: gather → dense layers (+ dropout) → loss (with the output layer, where
- * it is small) → backward, layer by layer from the top: input grad, then weight grad with the
- * optimizer step on that layer (or all gradients first, then one optimizer dispatch).
+ * it is small, and then its backward pass and step too, where the step is fused) → backward, layer by
+ * layer from the top: input grad, then weight grad with the optimizer step on that layer (or all
+ * gradients first, then one optimizer dispatch).
  * Per step the host writes one StepParams slot; losses and correct counts accumulate in
  * `records` on the GPU and are read back only when the trainer asks.
  */
@@ -234,16 +242,39 @@ export class TrainPlan {
     const step = ring.buffer;
 
     const last = layers[layers.length - 1];
+    const below = layers.at(-2);
     // The output layer is always the identity without dropout (model/spec.ts).
     const fuseOutput = (options.fuseOutputLayer ?? true) && denseLossFits(last.in, last.out);
+    const fuseOutputStep =
+      fuseOutput &&
+      fuseOptimizer &&
+      below !== undefined &&
+      (fuseDropout || !below.dropout) &&
+      (options.fuseOutputStep ?? true) &&
+      denseLossStepFits(ctx.device, last.in, last.out, model.state.length);
 
     const dispatches = new DispatchList();
     dispatches.add(gatherDispatches(ctx, data, model, buffers, indices, step, B));
     const forward = { B, train: true, seed: options.seed, dropout: spec.dropout, fuseDropout };
     dispatches.add(forwardDispatches(ctx, model, fuseOutput ? layers.slice(0, -1) : layers, buffers, forward, step));
     const lossIo = { logits: buffers.a[last.index], labels: buffers.y, grad: dz[last.index], records, status, step };
+    const optimizerIo = { params: model.params, state: model.state, status, step };
+    const optimizerDims = { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer };
+    const epilogue = fuseOptimizer ? optimizerEpilogue(ctx, optimizerIo, optimizerDims) : undefined;
+    const update = (layer: DenseLayer) => epilogue && { optimizer: epilogue, weightsAt: layer.weight.offset, biasAt: layer.bias.offset };
+    /** The dropout on layer l's output, whose mask the input grad of the layer above applies. */
+    const dropoutOf = (l: number) => (layers[l].dropout ? { seed: options.seed, layer: l, rate: spec.dropout } : undefined);
+    const outputUpdate = fuseOutputStep ? update(last) : undefined;
     dispatches.add(
-      fuseOutput
+      outputUpdate && below
+        ? denseLossStep(
+            ctx,
+            spec.loss,
+            { ...lossIo, x: layerInput(buffers, last.index), dz: dz[below.index] },
+            { B, C, IN: last.in, activation: below.activation, dropout: dropoutOf(below.index) },
+            outputUpdate,
+          )
+        : fuseOutput
         ? denseLoss(
             ctx,
             spec.loss,
@@ -252,10 +283,7 @@ export class TrainPlan {
           )
         : lossKernel(spec)(ctx, lossIo, { B, C, mode: 'train' }),
     );
-    const optimizerIo = { params: model.params, state: model.state, status, step };
-    const optimizerDims = { count: model.layout.totalElements, weightsEnd: model.layout.weightsEnd, config: optimizer };
-    const epilogue = fuseOptimizer ? optimizerEpilogue(ctx, optimizerIo, optimizerDims) : undefined;
-    for (let l = layers.length - 1; l >= 0; l--) {
+    for (let l = layers.length - (fuseOutputStep ? 2 : 1); l >= 0; l--) {
       const layer = layers[l];
       // The input grad first: it reads W, which a fused optimizer step in the weight grad changes.
       if (l > 0) {
@@ -263,7 +291,7 @@ export class TrainPlan {
         // dZ = (dZ_next·W) ⊙ act'(A) ⊙ mask/keep. Fused, the epilogue applies all of it, reading the
         // stored H (a[l − 1]) for A; unfused, the products commute, so dropout's backward scales the
         // matmul's output in place.
-        const dropout = below.dropout ? { seed: options.seed, layer: l - 1, rate: spec.dropout } : undefined;
+        const dropout = dropoutOf(l - 1);
         dispatches.add(
           matmulInputGrad(
             ctx,
@@ -276,11 +304,10 @@ export class TrainPlan {
         }
       }
       const db = model.gradView(layer.bias);
-      const update = epilogue && { optimizer: epilogue, weightsAt: layer.weight.offset, biasAt: layer.bias.offset };
       dispatches.add(
         matmulWeightGrad(
           ctx,
-          { dy: dz[l], x: layerInput(buffers, l), dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined, update },
+          { dy: dz[l], x: layerInput(buffers, l), dw: model.gradView(layer.weight), db: fuseBiasGrad ? db : undefined, update: update(layer) },
           { B, IN: layer.in, OUT: layer.out },
         ),
       );

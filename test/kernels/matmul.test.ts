@@ -11,9 +11,9 @@ import {
   matmulVariantSupported,
   matmulWeightGrad,
   type DispatchBudget,
-  type FusedDropout,
   type MatmulVariantName,
 } from '../../src/kernels/matmul.ts';
+import type { FusedDropout } from '../../src/kernels/dropout.ts';
 import type { ActivationKind } from '../../src/model/spec.ts';
 import { activationBackward, activationForward } from '../../src/reference/activation.ts';
 import { dropoutBackward, dropoutForward } from '../../src/reference/dropout.ts';
