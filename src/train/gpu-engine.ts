@@ -118,12 +118,14 @@ export interface GpuEngineOptions {
   readonly evalBatchSize: number;
   /**
    * Dropout and bias gradients inside the matmul dispatches, the output layer inside the loss's (default
-   * true), the optimizer step inside the weight grads' (default: on GPU adapters); see TrainPlanOptions.
+   * true), the optimizer step inside the weight grads' (default: on GPU adapters), and then the output
+   * layer's backward and step inside the loss's too (default: wherever it applies); see TrainPlanOptions.
    */
   readonly fuseDropout?: boolean;
   readonly fuseBiasGrad?: boolean;
   readonly fuseOutputLayer?: boolean;
   readonly fuseOptimizer?: boolean;
+  readonly fuseOutputStep?: boolean;
   /** The parameter buffer to train (a model's, which outlives the engine); absent: the engine makes one. */
   readonly params?: GPUBuffer;
   /** The model's input affine (its standardization of f32 features); absent: the identity. */
@@ -174,6 +176,7 @@ export async function createGpuEngine(
           fuseBiasGrad: options.fuseBiasGrad,
           fuseOutputLayer: options.fuseOutputLayer,
           fuseOptimizer: options.fuseOptimizer,
+          fuseOutputStep: options.fuseOutputStep,
         }),
         ...names.map((name) => EvalPlan.create(ctx, spec, model, session.sets[name]!, options.evalBatchSize)),
       ]);

@@ -1,8 +1,9 @@
 // Whole training step parity: the GPU engine and the CPU reference engine run the same 20 steps
 // (same initial weights, same batches, same dropout masks) and must agree on the loss of every
-// step and on every parameter tensor at the end. Dropout, the bias gradients, the output layer and the
-// optimizer step run inside other dispatches (the plan's default on GPU adapters) in most cases, and as
-// separate dispatches (fuseDropout, fuseBiasGrad, fuseOutputLayer and fuseOptimizer false) in a few.
+// step and on every parameter tensor at the end. Dropout, the bias gradients, the output layer (forward,
+// then backward and step) and the optimizer step run inside other dispatches (the plan's default on GPU
+// adapters) in most cases, and as separate dispatches (fuseDropout, fuseBiasGrad, fuseOutputLayer and
+// fuseOptimizer false) in a few; one case keeps all but the output layer's backward in the loss.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepParams } from '../../src/kernels/step-params.ts';
 import { initialParams } from '../../src/model/init.ts';
@@ -36,8 +37,11 @@ interface Case {
   loss: ModelSpec['loss'];
   optimizer: OptimizerKind;
   dropout: number;
-  /** The plan's fusions (dropout, bias gradients, output layer, optimizer step), or none. */
-  path: 'fused' | 'separate';
+  /**
+   * The plan's fusions (dropout, bias gradients, output layer, optimizer step, and the output layer's
+   * backward and step in the loss's dispatch), all of them but the last, or none.
+   */
+  path: 'fused' | 'output step separate' | 'separate';
   weightDecay: number;
   lr: number;
 }
@@ -53,6 +57,7 @@ cases.push({ activation: 'sigmoid', loss: 'ce', optimizer: 'momentum', dropout: 
 cases.push({ activation: 'sigmoid', loss: 'mse', optimizer: 'adam', dropout: 0, path: 'fused', weightDecay: 1e-2, lr: 3e-3 });
 // tanh's act' is the one most sensitive to recovering A as H·keep in the fused input grad.
 cases.push({ activation: 'tanh', loss: 'ce', optimizer: 'adam', dropout: 0.2, path: 'fused', weightDecay: 0, lr: 3e-3 });
+cases.push({ activation: 'relu', loss: 'ce', optimizer: 'adam', dropout: 0.3, path: 'output step separate', weightDecay: 1e-2, lr: 3e-3 });
 cases.push({ activation: 'relu', loss: 'ce', optimizer: 'adam', dropout: 0.3, path: 'separate', weightDecay: 1e-2, lr: 3e-3 });
 cases.push({ activation: 'sigmoid', loss: 'ce', optimizer: 'momentum', dropout: 0.5, path: 'separate', weightDecay: 0, lr: 0.5 });
 cases.push({ activation: 'tanh', loss: 'mse', optimizer: 'sgd', dropout: 0.2, path: 'separate', weightDecay: 0, lr: 0.1 });
@@ -88,7 +93,9 @@ describe('whole training step: GPU vs CPU reference', async () => {
     const init = initialParams(spec, { kind: 'xavier' }, SEED);
     const options = { batchSize: B, seed: SEED, evalBatchSize: 64 };
     // Several steps per submit, as in training: each step must read its own StepParams slot.
-    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, fuseDropout: c.path === 'fused', fuseBiasGrad: c.path === 'fused', fuseOutputLayer: c.path === 'fused', fuseOptimizer: c.path === 'fused' });
+    const fused = c.path !== 'separate';
+    const fusions = { fuseDropout: fused, fuseBiasGrad: fused, fuseOutputLayer: fused, fuseOptimizer: fused, fuseOutputStep: c.path === 'fused' };
+    const gpuEngine = await createGpuEngine(session, spec, optimizer, { ...options, stepsPerSubmit: 3, ...fusions });
     gpuEngine.writeParams(init);
     const cpuEngine = new CpuEngine(spec, optimizer, init, data, options);
     try {
