@@ -81,10 +81,6 @@ export class GpuParameters {
     return readFloat32(this.arena.device, this.params);
   }
 
-  readGrads(): Promise<Float32Array> {
-    return readFloat32(this.arena.device, this.grads);
-  }
-
   readState(): Promise<Float32Array[]> {
     return Promise.all(this.state.map((buffer) => readFloat32(this.arena.device, buffer)));
   }
