@@ -11,12 +11,13 @@
 //      matmul_update.wgsl does), unless this step's loss went non-finite.
 // Phases 2 and 3 spread their elements over the whole workgroup, with a storage barrier between
 // phases: 2 needs every row's g, and 3 must not write W before every read of 2. The parameters are
-// read and stepped through params4 only (an entry point may not use two views of one binding). One workgroup does the
-// layer's three products (3·B·C·IN multiply-adds), so the host keeps it to small output layers.
-// Prepend step_params.wgsl, activation_fns.wgsl (ACTIVATION: the layer below's), dropout_hash.wgsl
-// and matmul_dropout.wgsl or matmul_no_dropout.wgsl (the layer below's dropout), optimizer_common.wgsl
-// and one optimizer's file, the loss's row functions; then loss_batch.wgsl and this file.
-// Multiples of 4 (the parameter layout aligns every tensor to 64 elements).
+// read and stepped through params4 only (an entry point may not use two views of one binding). One
+// workgroup does the layer's three products (3·B·C·IN multiply-adds), so the host keeps it to small
+// output layers.
+// Prepend step_params.wgsl, optimizer_common.wgsl and one optimizer's file, activation_fns.wgsl
+// (ACTIVATION: the layer below's), dropout_hash.wgsl and matmul_dropout.wgsl or matmul_no_dropout.wgsl
+// (the layer below's dropout), the loss's row functions; then loss_batch.wgsl and this file.
+// Where W and b start in params: multiples of 4 (the parameter layout aligns every tensor to 64 elements).
 override WEIGHTS_AT: u32;
 override BIAS_AT: u32;
 

@@ -8,12 +8,12 @@
 // dispatch), for output layers of few multiply-adds per row; denseLossStep goes on to that layer's
 // backward pass and optimizer step (shaders/loss_dense_step.wgsl).
 import lossBatchWgsl from '../../shaders/loss_batch.wgsl?raw';
-import mseWgsl from '../../shaders/mse.wgsl?raw';
-import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
-import { packUniform } from '../gpu/arena.ts';
 import lossDenseStepWgsl from '../../shaders/loss_dense_step.wgsl?raw';
 import dropoutEpilogueWgsl from '../../shaders/matmul_dropout.wgsl?raw';
 import noDropoutEpilogueWgsl from '../../shaders/matmul_no_dropout.wgsl?raw';
+import mseWgsl from '../../shaders/mse.wgsl?raw';
+import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
+import { packUniform } from '../gpu/arena.ts';
 import { bindingOffset, bindKernel, checkBinding, KernelError, type BindingDecl, type BindingResource, type Constants, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind, Loss } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
@@ -243,9 +243,9 @@ export async function denseLossStep(ctx: KernelContext, kind: Loss, io: DenseLos
   checkBinding(label, 'dz', io.dz, B * IN);
   const def = denseStepDef(kind, optimizer, dims.dropout !== undefined);
   const constants = { ...optimizer.constants, ACTIVATION: ACTIVATION_CODE[dims.activation], WEIGHTS_AT: weightsAt, BIAS_AT: biasAt };
-  const own = new Set(def.bindings.map((b) => b.name));
-  const shared = Object.fromEntries(Object.entries(optimizer.resources).filter(([name]) => own.has(name) && !(name in io)));
-  return bindLoss(ctx, def, constants, { ...shared, ...io, ...fusedDropout(ctx, label, dims.dropout, io.step) }, dims);
+  // The optimizer's resources but its step slot and status, which are the loss's own (io).
+  const optimizerOnly = Object.fromEntries(Object.entries(optimizer.resources).filter(([name]) => !(name in io)));
+  return bindLoss(ctx, def, constants, { ...optimizerOnly, ...io, ...fusedDropout(ctx, label, dims.dropout, io.step) }, dims);
 }
 
 /** Softmax cross-entropy: loss = logsumexp(z) − z_y per row; grad = (softmax(z) − onehot) · inv_rows. */
