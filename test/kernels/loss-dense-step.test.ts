@@ -6,6 +6,12 @@
 // the reference dW = gᵀ·x and db = Σ g. W and b sit in a larger flat buffer whose other elements,
 // and state, must come back untouched.
 import { describe, expect, it } from 'vitest';
+import { BufferArena } from '../../src/gpu/arena.ts';
+import { KernelCache } from '../../src/gpu/program.ts';
+import { syntheticSet } from '../../src/train/step-check.ts';
+import { uploadDataset } from '../../src/train/gpu-data.ts';
+import { GpuParameters } from '../../src/train/gpu-model.ts';
+import { TrainPlan } from '../../src/train/plan.ts';
 import { readBuffer, readFloat32, readUint32 } from '../../src/gpu/buffers.ts';
 import { denseLossStep, denseLossStepStorageBuffers, LOSS_RECORD_BYTES } from '../../src/kernels/loss.ts';
 import { optimizerEpilogue } from '../../src/kernels/optimizer.ts';
@@ -15,7 +21,7 @@ import type { ActivationKind, Loss } from '../../src/model/spec.ts';
 import * as reference from '../../src/reference/index.ts';
 import { fusedInputGradTolerance, LOSS_SUM, lossGradTolerance, matmulTolerance, STEP_PARAMS } from '../../src/check/tolerances.ts';
 import { compareArrays } from '../helpers/compare.ts';
-import { runDispatches, testKernelContext } from '../helpers/gpu.ts';
+import { runDispatches, testGpu, testKernelContext } from '../helpers/gpu.ts';
 import { randomArray, randomLabels } from '../helpers/random.ts';
 
 interface Case {
@@ -140,11 +146,53 @@ async function checkStep(c: Case): Promise<void> {
   gotState.forEach((s, i) => compareArrays(`state ${i}`, layer(s), layer(cpuState[i]), STEP_PARAMS[c.optimizer]));
 }
 
+let defaultLimitsInstance: GPU | undefined;
+
 describe('loss batch with the output layer forward, backward and step (training)', () => {
   for (const c of CASES) {
     const what = `${c.loss}, B=${c.B}, rows=${c.rows}, ${c.IN}->${c.C}, below ${c.activation}${c.dropout ? ` + dropout ${c.dropout}` : ''}, ${c.optimizer}`;
     it(c.status ? `${what}, after a non-finite loss: nothing moves` : what, () => checkStep(c));
   }
+
+  // WebGPU guarantees 8 storage buffers per shader stage: enough for SGD's form (no state), not for
+  // Adam's (10). On a device with only those, the plan keeps the output layer's three dispatches.
+  it('on a device with the 8 storage buffers WebGPU guarantees: refused for Adam, the plan keeps three dispatches', async () => {
+    await testGpu(); // sets up Dawn's globals and environment
+    // The shared adapter is spent on the shared device: a second Dawn instance gives a fresh one,
+    // kept referenced for the test's life (an instance collected under a live device aborts Node).
+    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU };
+    defaultLimitsInstance ??= dawn.create([]);
+    const adapter = await defaultLimitsInstance.requestAdapter();
+    if (!adapter) throw new Error('no second adapter');
+    const device = await adapter.requestDevice({ label: 'default limits' });
+    try {
+      expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
+      const arena = new BufferArena(device);
+      const ctx = { device, cache: new KernelCache(device), arena, adapterKind: 'gpu' as const };
+      const set = syntheticSet();
+      const data = uploadDataset(arena, set);
+      const spec = { layers: [set.inputSize, 16, 12], activation: 'relu', loss: 'ce', dropout: 0 } as const;
+      const dispatches = async (kind: OptimizerKind, fuseOutputStep?: boolean) => {
+        const model = new GpuParameters(arena, spec, kind);
+        const plan = await TrainPlan.create(ctx, spec, optimizerConfig(kind), model, data, { batchSize: 37, stepsPerSubmit: 1, stepsPerEpoch: 9, seed: 1, fuseOptimizer: true, fuseOutputStep });
+        plan.destroy();
+        return plan.dispatches.length;
+      };
+      expect(await dispatches('sgd')).toBe((await dispatches('sgd', false)) - 2);
+      expect(await dispatches('adam')).toBe(await dispatches('adam', false));
+      const t = (bytes: number) => arena.tensor('t', bytes);
+      const params = t(4096 * 4);
+      const state = [t(4096 * 4), t(4096 * 4)];
+      const epilogue = optimizerEpilogue(ctx, { params, state, status: t(16), step: t(256) }, { count: 4096, weightsEnd: 2048, config: optimizerConfig('adam') });
+      const io = { logits: t(64), labels: t(16), records: t(8), status: t(16), grad: t(64), step: t(256), x: t(4096), dz: t(4096) };
+      await expect(denseLossStep(ctx, 'ce', io, { B: 1, C: 10, IN: 36, activation: 'relu' }, { optimizer: epilogue, weightsAt: 0, biasAt: 2048 })).rejects.toThrow(
+        /needs 10 storage buffers per shader stage, this device allows 8/,
+      );
+      arena.destroy();
+    } finally {
+      device.destroy();
+    }
+  });
 
   it('counts its storage bindings, and refuses output layers it cannot take', async () => {
     expect(denseLossStepStorageBuffers(2)).toBe(10);
