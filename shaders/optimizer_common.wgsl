@@ -11,7 +11,8 @@
 //   fn optimizer_step4(j4: u32, g: vec4<f32>, decay: vec4<f32>)
 // which update element j (vec4 j4) of params and of the state in place, given its gradient g and
 // its weight decay (λ for weights, 0 for biases). The numbers are fixed (BINDING in
-// src/kernels/optimizer.ts) and clear of the matrix products' 0-6 and of the loss kernel's 0-7.
+// src/kernels/optimizer.ts) and clear of the matrix products' 0-5, the loss kernel's 0-7 and 15, and
+// fused dropout's 14.
 // [count]: all weights, then all biases; and its vec4 view.
 @group(0) @binding(10) var<storage, read_write> params: array<f32>;
 @group(0) @binding(10) var<storage, read_write> params4: array<vec4<f32>>;

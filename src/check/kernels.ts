@@ -209,17 +209,26 @@ async function checkFusedStep(ctx: KernelContext, variant: MatmulVariantName): P
     grads.set(await readFloat32(device, db), biasAt);
     const expected = initial.map((values) => Float64Array.from(values));
     ref.optimizerUpdate(config, expected[0], grads, expected.slice(1), Math.fround(lr), t, biasAt);
-    const comparisons: Comparison[] = [];
     const got = await Promise.all([params, ...state].map((buffer) => readFloat32(device, buffer)));
-    let moved = 0;
-    got.forEach((values, k) => {
-      const layer = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => inside(i));
-      comparisons.push([k === 0 ? 'params' : `state ${k - 1}`, layer(values), layer(expected[k]), optimizerTolerance(layer(expected[k]), 1)]);
-      moved += values.filter((v, i) => !inside(i) && v !== initial[k][i]).length;
-    });
-    comparisons.push(['elements outside the layer changed', [moved], [0], EXACT]);
-    return comparisons;
+    return steppedLayer(got, initial, expected, inside, (reference) => optimizerTolerance(reference, 1));
   });
+}
+
+/**
+ * A layer stepped in place inside flat buffers (params, then each state array): its elements against
+ * the reference step's, and a count of the elements outside it that moved (none may).
+ */
+function steppedLayer(
+  got: readonly Float32Array[],
+  initial: readonly Float32Array[],
+  expected: readonly Float64Array[],
+  inside: (i: number) => boolean,
+  tolerance: (reference: readonly number[]) => Tolerance,
+): Comparison[] {
+  const layer = (values: ArrayLike<number>) => Array.from(values).filter((_, i) => inside(i));
+  const comparisons: Comparison[] = got.map((values, k) => [k === 0 ? 'params' : `state ${k - 1}`, layer(values), layer(expected[k]), tolerance(layer(expected[k]))]);
+  const moved = got.reduce((n, values, k) => n + values.filter((v, i) => !inside(i) && v !== initial[k][i]).length, 0);
+  return [...comparisons, ['elements outside the layer changed', [moved], [0], EXACT]];
 }
 
 /** denseLossStep (see checkOtherKernels), below a ReLU layer with dropout 0.3, from a mid-run Adam state (t = 3). */
@@ -271,15 +280,8 @@ async function checkDenseLossStep(ctx: KernelContext, shape: { B: number; IN: nu
     const stepped = initial.map((values) => Float64Array.from(values));
     ref.optimizerUpdate(config, stepped[0], grads, stepped.slice(1), Math.fround(lr), t, biasAt);
     const got = await Promise.all([params, ...state].map((buffer) => readFloat32(device, buffer)));
-    let moved = 0;
-    got.forEach((values, k) => {
-      const layer = (v: ArrayLike<number>) => Array.from(v).filter((_, i) => inside(i));
-      // From the reference gradient: the whole-step tolerance (dW's f32 sums, then the step's rounding).
-      comparisons.push([k === 0 ? 'params' : `state ${k - 1}`, layer(values), layer(stepped[k]), STEP_PARAMS.adam]);
-      moved += values.filter((v, i) => !inside(i) && v !== initial[k][i]).length;
-    });
-    comparisons.push(['elements outside the layer changed', [moved], [0], EXACT]);
-    return comparisons;
+    // From the reference gradient: the whole-step tolerance (dW's f32 sums, then the step's rounding).
+    return [...comparisons, ...steppedLayer(got, initial, stepped, inside, () => STEP_PARAMS.adam)];
   });
 }
 

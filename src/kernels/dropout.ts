@@ -4,7 +4,7 @@
 // fusedDropout below makes their parameters); these separate dispatches are its fuseDropout: false path.
 import dropoutWgsl from '../../shaders/dropout.wgsl?raw';
 import { packUniform } from '../gpu/arena.ts';
-import { bindKernel, KernelError, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
+import { bindKernel, KernelError, type BindingDecl, type BindingResource, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { KernelContext } from './context.ts';
 import { ELEMENTWISE_WORKGROUP_SIZE, elementwiseWorkgroups, sameBinding } from './elementwise.ts';
 import { dropoutHashWgsl, dropoutKeepThreshold, stepParamsWgsl } from './includes.ts';
@@ -77,6 +77,9 @@ export interface FusedDropout {
   /** Probability of dropping an element, in [0, 1). */
   readonly rate: number;
 }
+
+/** The fused-dropout parameters' binding, as shaders/matmul_dropout.wgsl declares it (clear of every includer's own). */
+export const FUSED_DROPOUT_BINDING = { name: 'dropout', kind: 'uniform', binding: 14 } as const satisfies BindingDecl;
 
 /**
  * The extra bindings of a fused-dropout kernel: its parameters (a uniform made here) and the step ring.

@@ -17,7 +17,7 @@ import { packUniform } from '../gpu/arena.ts';
 import { bindingOffset, bindKernel, checkBinding, KernelError, type BindingDecl, type BindingResource, type Constants, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind, Loss } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
-import { fusedDropout, type FusedDropout } from './dropout.ts';
+import { FUSED_DROPOUT_BINDING, fusedDropout, type FusedDropout } from './dropout.ts';
 import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, stepParamsWgsl } from './includes.ts';
 import type { FusedUpdate } from './matmul.ts';
 
@@ -175,8 +175,8 @@ export interface DenseLossStepDims {
   readonly dropout?: FusedDropout;
 }
 
-/** @binding numbers of the output layer's backward (shaders/loss_dense_step.wgsl, matmul_dropout.wgsl). */
-const STEP_BINDING = { dz: 15, dropout: 14 } as const;
+/** dz's @binding in shaders/loss_dense_step.wgsl: past the loss's 0-7 and the optimizer's 8-13. */
+const DZ_BINDING = 15;
 
 /**
  * Storage buffers denseLossStep binds with this many optimizer state arrays: logits, labels, records,
@@ -195,8 +195,8 @@ export function denseLossStepFits(device: GPUDevice, IN: number, C: number, stat
 function denseStepDef(kind: Loss, optimizer: FusedUpdate['optimizer'], dropout: boolean): KernelDef {
   const own: BindingDecl[] = [
     ...DEFS[kind].dense.bindings.filter((b) => b.name !== 'w' && b.name !== 'b'),
-    { name: 'dz', kind: 'write', binding: STEP_BINDING.dz },
-    ...(dropout ? [{ name: 'dropout', kind: 'uniform', binding: STEP_BINDING.dropout } as const] : []),
+    { name: 'dz', kind: 'write', binding: DZ_BINDING },
+    ...(dropout ? [FUSED_DROPOUT_BINDING] : []),
   ];
   // The optimizer's step slot is the loss's, and its status the one the loss writes.
   const names = new Set(own.map((b) => b.name));

@@ -33,7 +33,7 @@ import { packUniform } from '../gpu/arena.ts';
 import { bindingElements, bindingOffset, bindKernel, checkBinding, KernelError, type BindingDecl, type BindingResource, type CompiledKernel, type Dispatch, type KernelDef } from '../gpu/program.ts';
 import type { ActivationKind } from '../model/spec.ts';
 import type { KernelContext } from './context.ts';
-import { fusedDropout, type FusedDropout } from './dropout.ts';
+import { FUSED_DROPOUT_BINDING, fusedDropout, type FusedDropout } from './dropout.ts';
 import { ACTIVATION_CODE, activationFnsWgsl, dropoutHashWgsl, stepParamsWgsl } from './includes.ts';
 import type { OptimizerEpilogue } from './optimizer.ts';
 
@@ -189,7 +189,7 @@ const BINDINGS: readonly BindingDecl[] = [...OPERANDS, { name: 'o', kind: 'write
 /** ... and with fused dropout (shaders/matmul_dropout.wgsl): its parameters and the step's t. */
 const DROPOUT_BINDINGS: readonly BindingDecl[] = [
   ...BINDINGS,
-  { name: 'dropout', kind: 'uniform', binding: 14 },
+  FUSED_DROPOUT_BINDING,
   { name: 'step', kind: 'slot' },
 ];
 

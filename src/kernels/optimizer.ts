@@ -45,8 +45,9 @@ export interface OptimizerDims {
 }
 
 /**
- * The optimizer's @binding numbers, the same in its own kernel and in a weight grad's epilogue
- * (shaders/optimizer_common.wgsl): clear of the matrix products' 0-6.
+ * The optimizer's @binding numbers, the same in its own kernel, in a weight grad's epilogue and in the
+ * loss kernel's output layer (shaders/optimizer_common.wgsl): clear of the matrix products' 0-5, the
+ * loss kernel's 0-7 and 15, and fused dropout's 14.
  */
 const BINDING = { config: 8, status: 9, params: 10, state: [11, 12], grads: 13 } as const;
 

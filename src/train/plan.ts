@@ -242,14 +242,14 @@ export class TrainPlan {
     const step = ring.buffer;
 
     const last = layers[layers.length - 1];
-    const below = layers.at(-2);
+    const lastHidden = layers.at(-2);
     // The output layer is always the identity without dropout (model/spec.ts).
     const fuseOutput = (options.fuseOutputLayer ?? true) && denseLossFits(last.in, last.out);
     const fuseOutputStep =
       fuseOutput &&
       fuseOptimizer &&
-      below !== undefined &&
-      (fuseDropout || !below.dropout) &&
+      lastHidden !== undefined &&
+      (fuseDropout || !lastHidden.dropout) &&
       (options.fuseOutputStep ?? true) &&
       denseLossStepFits(ctx.device, last.in, last.out, model.state.length);
 
@@ -266,12 +266,12 @@ export class TrainPlan {
     const dropoutOf = (l: number) => (layers[l].dropout ? { seed: options.seed, layer: l, rate: spec.dropout } : undefined);
     const outputUpdate = fuseOutputStep ? update(last) : undefined;
     dispatches.add(
-      outputUpdate && below
+      outputUpdate && lastHidden
         ? denseLossStep(
             ctx,
             spec.loss,
-            { ...lossIo, x: layerInput(buffers, last.index), dz: dz[below.index] },
-            { B, C, IN: last.in, activation: below.activation, dropout: dropoutOf(below.index) },
+            { ...lossIo, x: layerInput(buffers, last.index), dz: dz[lastHidden.index] },
+            { B, C, IN: last.in, activation: lastHidden.activation, dropout: dropoutOf(lastHidden.index) },
             outputUpdate,
           )
         : fuseOutput

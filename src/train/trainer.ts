@@ -253,15 +253,15 @@ export async function runTrainer(
       return undefined;
     };
 
-    /** Reads the records of every step queued so far (taking the readback asked for first). */
-    const sync = async (): Promise<TrainOutcome | undefined> => {
-      if (requested) {
-        const stopped = await take(requested);
-        requested = undefined;
-        if (stopped) return stopped;
-      }
-      return take(request());
+    /** Takes the readback asked for at the last report, if any (its steps have run by now). */
+    const takeRequested = async (): Promise<TrainOutcome | undefined> => {
+      const readback = requested;
+      requested = undefined;
+      return readback && take(readback);
     };
+
+    /** Reads the records of every step queued so far (taking the readback asked for first). */
+    const sync = async (): Promise<TrainOutcome | undefined> => (await takeRequested()) ?? take(request());
 
     while (state.step < S) {
       if (options.signal?.aborted) {
@@ -288,11 +288,8 @@ export async function runTrainer(
         const stopped = await sync();
         if (stopped) return stopped;
       } else if (crossed) {
-        // Take the readback asked for at the last report (its steps have run), ask for this one.
-        if (requested) {
-          const stopped = await take(requested);
-          if (stopped) return stopped;
-        }
+        const stopped = await takeRequested();
+        if (stopped) return stopped;
         requested = request();
       }
       if (checkpointDue || snapshotDue) {
